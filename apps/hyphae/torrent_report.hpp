@@ -1,0 +1,18 @@
+#pragma once
+// What `hyphae info` prints about a torrent or a magnet link, as text or as JSON.
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "hyphae/proto/torrent/magnet.hpp"
+#include "hyphae/proto/torrent/metainfo.hpp"
+
+namespace hyphae::cli {
+
+void print_report(std::FILE* out, const metainfo& m, std::size_t files_shown_max);
+void print_report(std::FILE* out, const magnet_link& link);
+nlohmann::json to_json(const metainfo& m);
+nlohmann::json to_json(const magnet_link& link);
+
+}  // namespace hyphae::cli

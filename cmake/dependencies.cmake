@@ -1,0 +1,17 @@
+# Every dependency is a Debian 12 package installed by scripts/setup.sh.
+find_package(Threads REQUIRED)
+find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
+find_package(tl-expected CONFIG REQUIRED)
+
+if(NOT HYPHAE_FUZZ)
+  find_package(fmt CONFIG REQUIRED)
+  find_package(CLI11 CONFIG REQUIRED)
+  find_package(nlohmann_json CONFIG REQUIRED)
+  if(HYPHAE_BUILD_TESTS)
+    find_package(GTest CONFIG REQUIRED)
+    include(GoogleTest)
+  endif()
+  if(HYPHAE_BUILD_BENCH)
+    find_package(benchmark CONFIG REQUIRED)
+  endif()
+endif()

@@ -1,0 +1,21 @@
+#pragma once
+// Hex (RFC 4648 base16, lower case out, either case in) and base32 (RFC 4648 alphabet, upper case
+// out, either case in, no padding): the two forms info-hashes take in magnet links.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hyphae/core/bytes.hpp"
+
+namespace hyphae {
+
+std::string to_hex(byte_view bytes);
+// Empty optional on an odd length or a non-hex character.
+std::optional<byte_buffer> from_hex(std::string_view text);
+
+std::string to_base32(byte_view bytes);
+// Empty optional on a character outside the alphabet, on padding, or on non-zero trailing bits.
+std::optional<byte_buffer> from_base32(std::string_view text);
+
+}  // namespace hyphae
