@@ -1,0 +1,63 @@
+#pragma once
+// A torrent's files on disk under a save folder: block reads and writes with pread/pwrite (never
+// mmap: resident memory must not grow with what is seeded), piece hashing, sparse allocation.
+// Thread-safe: the disk pool calls it from several threads at once.
+//
+// Paths come from the torrent (already checked by metainfo); files are still opened for writing
+// beneath the save folder only (openat2 RESOLVE_BENEATH where the kernel has it), so a symbolic
+// link planted inside the folder cannot redirect a write elsewhere. Reads follow links.
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hyphae/core/error.hpp"
+#include "hyphae/core/sha.hpp"
+#include "hyphae/proto/torrent/file_layout.hpp"
+#include "hyphae/proto/torrent/metainfo.hpp"
+
+namespace hyphae {
+
+struct storage_config {
+    std::size_t open_files_max = 128;
+};
+
+class file_storage {
+public:
+    // `create`: make missing folders and files (sparse, at their full size; empty files too).
+    static result<std::unique_ptr<file_storage>> open(const metainfo& meta, const std::string& save_folder,
+                                                      bool create, storage_config config = {});
+    ~file_storage();
+    file_storage(const file_storage&) = delete;
+    file_storage& operator=(const file_storage&) = delete;
+
+    result<void> write(piece_index piece, std::uint32_t begin, byte_view data);
+    result<std::vector<std::uint8_t>> read(piece_index piece, std::uint32_t begin, std::uint32_t length);
+    result<sha1_hash> hash_piece(piece_index piece);
+    // fsync every file written since the last sync (before resume data claims pieces are on disk).
+    result<void> sync();
+
+    const std::string& save_folder() const { return folder_; }
+    std::string path_of(std::size_t file) const { return folder_ + "/" + meta_.files[file].path; }
+
+private:
+    struct handle;
+    file_storage(const metainfo& meta, std::string folder, int folder_fd, storage_config config);
+    result<std::shared_ptr<handle>> file(std::size_t index, bool for_write);
+
+    metainfo meta_;
+    file_layout layout_;
+    std::string folder_;
+    int folder_fd_;
+    storage_config config_;
+    std::mutex mutex_;
+    std::unordered_map<std::size_t, std::shared_ptr<handle>> open_;
+    std::list<std::size_t> recent_;  // least recently used first
+    std::vector<bool> dirty_;
+};
+
+}  // namespace hyphae
