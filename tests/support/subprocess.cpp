@@ -117,3 +117,143 @@ bool have_program(const std::string& program) {
 }
 
 }  // namespace hyphae::test
+
+namespace hyphae::test {
+
+background_process::background_process(const std::vector<std::string>& argv, const std::string& working_dir) {
+    int out_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (!working_dir.empty()) {
+        posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
+    }
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    std::vector<char*> args;
+    for (const std::string& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    const int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    ::close(out_pipe[1]);
+    if (rc != 0) {
+        ::close(out_pipe[0]);
+        throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+    }
+    out_fd_ = out_pipe[0];
+}
+
+background_process::~background_process() {
+    if (pid_ > 0 && !exit_code_) {
+        stop(std::chrono::seconds(5));
+    }
+    if (out_fd_ >= 0) {
+        ::close(out_fd_);
+    }
+}
+
+void background_process::read_available(int timeout_ms) {
+    if (out_fd_ < 0) {
+        return;
+    }
+    pollfd p{out_fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) <= 0) {
+        return;
+    }
+    char buffer[65536];
+    const ssize_t n = ::read(out_fd_, buffer, sizeof buffer);
+    if (n <= 0) {
+        ::close(out_fd_);
+        out_fd_ = -1;
+        if (!partial_.empty()) {
+            lines_.push_back(partial_);
+            partial_.clear();
+        }
+        return;
+    }
+    partial_.append(buffer, static_cast<std::size_t>(n));
+    std::size_t newline;
+    while ((newline = partial_.find('\n')) != std::string::npos) {
+        lines_.push_back(partial_.substr(0, newline));
+        partial_.erase(0, newline + 1);
+    }
+}
+
+std::optional<std::string> background_process::wait_for_line(const std::string& needle,
+                                                             std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    std::size_t checked = 0;
+    while (true) {
+        for (; checked < lines_.size(); ++checked) {
+            if (lines_[checked].find(needle) != std::string::npos) {
+                return lines_[checked];
+            }
+        }
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || (out_fd_ < 0 && !running())) {
+            return std::nullopt;
+        }
+        read_available(static_cast<int>(std::min<long>(left.count(), 200)));
+    }
+}
+
+bool background_process::running() {
+    if (exit_code_) {
+        return false;
+    }
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return false;
+    }
+    return true;
+}
+
+std::optional<int> background_process::wait(std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (running()) {
+        if (std::chrono::steady_clock::now() >= end) {
+            return std::nullopt;
+        }
+        read_available(50);
+    }
+    while (out_fd_ >= 0) {
+        read_available(50);
+    }
+    return exit_code_;
+}
+
+int background_process::stop(std::chrono::milliseconds grace) {
+    if (!running()) {
+        return *exit_code_;
+    }
+    kill(pid_, SIGTERM);
+    if (auto code = wait(grace)) {
+        kill(-pid_, SIGKILL);  // anything it started
+        return *code;
+    }
+    kill_now();
+    return -1;
+}
+
+void background_process::kill_now() {
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    exit_code_ = -1;
+}
+
+}  // namespace hyphae::test

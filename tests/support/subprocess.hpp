@@ -27,3 +27,39 @@ run_result run(const std::vector<std::string>& argv,
 bool have_program(const std::string& program);
 
 }  // namespace hyphae::test
+
+namespace hyphae::test {
+
+// A program running in the background for the length of a test (a real peer, a tracker, our own
+// daemon). Its stdout is read line by line; it is stopped by PID (SIGTERM, then SIGKILL) when
+// the object goes, so no test leaves a process behind.
+class background_process {
+public:
+    explicit background_process(const std::vector<std::string>& argv, const std::string& working_dir = {});
+    ~background_process();
+    background_process(const background_process&) = delete;
+    background_process& operator=(const background_process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    // Waits for a stdout line containing `needle`; returns it, or empty on deadline or exit.
+    std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds deadline);
+    // Every line seen so far (stdout), and stderr collected when the process is stopped.
+    const std::vector<std::string>& lines() const { return lines_; }
+    // Sends SIGTERM and waits up to `grace`, then SIGKILL; returns the exit code (-1: signalled).
+    int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+    // Waits for the process to end on its own; empty on deadline.
+    std::optional<int> wait(std::chrono::milliseconds deadline);
+    void kill_now();  // SIGKILL, as a crash
+    bool running();
+
+private:
+    void read_available(int timeout_ms);
+
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    std::string partial_;
+    std::vector<std::string> lines_;
+    std::optional<int> exit_code_;
+};
+
+}  // namespace hyphae::test

@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""A libtorrent 2.0 peer on 127.0.0.1 for interop tests and benchmarks (TCP only: uTP off).
+
+  lt_peer.py seed TORRENT SAVE_DIR [--port P] [--connect HOST:PORT]...
+  lt_peer.py get TORRENT|MAGNET SAVE_DIR [--port P] [--connect HOST:PORT]... [--seed-after]
+
+Prints one line per event on stdout, flushed: "listening PORT", "progress PCT RATE PEERS",
+"finished", "error TEXT". `get` exits 0 once every piece is verified (unless --seed-after).
+Stops cleanly on SIGTERM. Runs only under Debian's /usr/bin/python3.
+"""
+import argparse
+import signal
+import sys
+import time
+
+import libtorrent as lt
+
+stopping = False
+
+
+def on_term(signum, frame):
+    global stopping
+    stopping = True
+
+
+def say(*parts):
+    print(*parts, flush=True)
+
+
+def session(port):
+    settings = {
+        "listen_interfaces": "127.0.0.1:%d" % port,
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_outgoing_utp": False,
+        "enable_incoming_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
+        "user_agent": "libtorrent-interop",
+    }
+    s = lt.session(settings)
+    for _ in range(100):
+        if s.listen_port() != 0:
+            break
+        time.sleep(0.05)
+    return s
+
+
+def add(s, source, save_dir, seed):
+    if source.startswith("magnet:"):
+        params = lt.parse_magnet_uri(source)
+    else:
+        params = lt.add_torrent_params()
+        params.ti = lt.torrent_info(source)
+    params.save_path = save_dir
+    if seed:
+        params.flags |= lt.torrent_flags.seed_mode
+    return s.add_torrent(params)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["seed", "get"])
+    parser.add_argument("source")
+    parser.add_argument("save_dir")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--connect", action="append", default=[])
+    parser.add_argument("--seed-after", action="store_true")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+
+    s = session(args.port)
+    handle = add(s, args.source, args.save_dir, args.mode == "seed")
+    say("listening", s.listen_port())
+    for peer in args.connect:
+        host, port = peer.rsplit(":", 1)
+        handle.connect_peer((host, int(port)))
+
+    finished_said = False
+    last_progress = 0.0
+    while not stopping:
+        for alert in s.pop_alerts():
+            if isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert)):
+                say("error", alert.message())
+        st = handle.status()
+        now = time.time()
+        if now - last_progress >= 0.5:
+            say("progress", "%.1f" % (st.progress * 100), int(st.download_rate), st.num_peers)
+            last_progress = now
+        if args.mode == "get" and st.is_seeding and not finished_said:
+            finished_said = True
+            say("finished")
+            if not args.seed_after:
+                break
+        # Reconnect to the given peers while we have none (they may start after us).
+        if st.num_peers == 0 and args.connect and int(now * 2) % 4 == 0:
+            for peer in args.connect:
+                host, port = peer.rsplit(":", 1)
+                handle.connect_peer((host, int(port)))
+        s.wait_for_alert(100)
+    s.pause()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
