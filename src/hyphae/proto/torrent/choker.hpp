@@ -2,8 +2,9 @@
 // Who gets our upload slots: BitTorrent's tit-for-tat choker, for one torrent.
 //
 // Contract: the torrent calls decide() every unchoke_interval (next_decision() says when; calling
-// it sooner, e.g. when an unchoked peer leaves, is fine) with every connected peer, its current
-// state and the rates it measured; it unchokes exactly the returned peers and chokes all others.
+// it sooner, e.g. when an unchoked peer leaves, is fine) with every connected peer (keys unique),
+// its current state and the rates it measured; it unchokes exactly the returned peers and chokes
+// all others.
 // `now` never goes backwards. The choker keeps only the optimistic peer and, for the peers of the
 // last call, when it last changed their state: its memory is bounded by the torrent's peers.
 //
