@@ -18,7 +18,8 @@
 //   free block. A piece leaves order_ when it starts or becomes ours, and comes back (carried down
 //   from the last bucket, O(buckets) <= O(peers)) if its download ends without it.
 // Picking rarest first walks the buckets upwards from a random point in each (the random tie
-// break), so it looks at few pieces when the peer has most of what we lack.
+// break), so it looks at few pieces when the peer has much of what we lack; when the walk finds
+// the peer's pieces too sparse, two passes over its bitfield do instead (scan_bitfield).
 
 namespace hyphae {
 
@@ -102,7 +103,7 @@ private:
 
     // Takes pieces in (rank, tie) order until done; each (distinct, new) piece gives at least one
     // block, so only the first `count_ - picked` need sorting.
-    void take_ranked(std::vector<candidate>& candidates) {
+    void take_ranked(std::vector<candidate> candidates) {
         const std::size_t needed = std::min(candidates.size(), count_ - picked_.size());
         const auto before = [](const candidate& x, const candidate& y) {
             return x.rank != y.rank ? x.rank < y.rank : x.tie < y.tie;
@@ -161,7 +162,7 @@ private:
                     candidates.push_back({rank_of(piece, random_first), random_(), piece, 0});
                 }
             }
-            take_ranked(candidates);
+            take_ranked(std::move(candidates));
             return;
         }
         if (!scan_order(random_first)) {

@@ -22,7 +22,7 @@
 //      soon have something to trade), then rarest first with random tie breaks;
 //   4. endgame (no block free in any piece a peer has): blocks requested from other peers, never
 //      twice from the same peer, fewest requests first, at most endgame_duplicates_max per block.
-// Blocks of one piece are handed out in ascending order.
+// Free blocks of a piece go in ascending order (sequential disk writes); endgame blocks in any.
 //
 // Cost (N pieces, P peers): an availability change is O(1) per piece (a swap at a bucket edge,
 // see piece_picker.cpp); a bitfield is registered in O(N / 8) plus O(1) per set bit; have-all
