@@ -12,6 +12,9 @@ namespace hyphae {
 
 using piece_index = std::uint32_t;
 
+// Peers exchange pieces in blocks of 16 KiB (BEP 3); the last block of a piece may be shorter.
+inline constexpr std::uint32_t block_size = 16 * 1024;
+
 struct file_slice {
     std::size_t file;     // index into the layout's files
     std::int64_t offset;  // within that file

@@ -440,6 +440,13 @@ void peer_connection::send_extension_handshake(const wire::extension_handshake& 
 
 void peer_connection::send_pieces(time_point now, const bitfield& have) {
     last_sent_ = now;
+    if (have.size() == 0) {
+        // No metadata yet (a magnet link): we have nothing, whatever an empty set's all() says.
+        if (fast_extension()) {
+            queue(wire::have_none_msg{});
+        }
+        return;
+    }
     if (fast_extension() && have.all()) {
         queue(wire::have_all_msg{});
     } else if (fast_extension() && have.none()) {

@@ -28,8 +28,6 @@ namespace hyphae {
 
 using connection_id = std::uint32_t;
 
-inline constexpr std::uint32_t block_size = 16 * 1024;
-
 // Our local ids for the extensions we speak (the peer tells us its own in its handshake).
 inline constexpr std::uint8_t local_ut_pex_id = 1;
 inline constexpr std::uint8_t local_ut_metadata_id = 2;

@@ -664,6 +664,7 @@ piece_picker::received piece_picker::block_received(block_ref block, peer_key fr
     entry.received = true;
     entry.from = from;
     ++d.received;
+    result.accepted = true;
     result.piece_complete = d.received == d.blocks.size();
     return result;
 }

@@ -47,8 +47,6 @@
 
 namespace hyphae {
 
-inline constexpr std::uint32_t block_size = 16384;
-
 struct block_ref {
     piece_index piece = 0;
     std::uint32_t block = 0;  // byte offset within the piece / block_size
@@ -114,6 +112,7 @@ public:
     void peer_gone(peer_key peer);
 
     struct received {
+        bool accepted = false;            // new data: write it (false: a duplicate, or a piece we have)
         bool piece_complete = false;      // this block completed the piece: hash it
         std::vector<peer_key> cancel_at;  // other peers with a request for it (endgame): cancel
     };

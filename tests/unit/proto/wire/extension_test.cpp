@@ -96,8 +96,9 @@ TEST(ut_pex, rejects_ragged_compact_strings_and_too_many_peers) {
     auto over = parse_pex(as_bytes(encode_pex(many)), 50);
     ASSERT_FALSE(over);
     EXPECT_EQ(over.error().code, errc::limit_exceeded);
-    auto no_flags = parse_pex(as_bytes("d5:added6:\x0a\0\0\x01\0\x50"
-                                               "e"sv));
+    auto no_flags =
+        parse_pex(as_bytes("d5:added6:\x0a\0\0\x01\0\x50"
+                           "e"sv));
     ASSERT_TRUE(no_flags);
     EXPECT_EQ(no_flags->added.at(0).flags, 0);
 }

@@ -1,0 +1,347 @@
+#include "transfer.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "commands.hpp"
+#include "human_units.hpp"
+#include <asio/signal_set.hpp>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hyphae/node/node.hpp"
+#include "hyphae/proto/torrent/magnet.hpp"
+#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/torrent/resume_data.hpp"
+#include "hyphae/runtime/atomic_file.hpp"
+#include "hyphae/runtime/node_runtime.hpp"
+
+namespace hyphae::cli {
+namespace {
+
+constexpr std::size_t torrent_file_size_max = 64u << 20;
+constexpr std::uint16_t default_port = 6881;
+constexpr auto resume_save_interval = std::chrono::seconds(10);
+
+std::string resume_path(const std::string& folder, const sha1_hash& info_hash) {
+    return folder + "/.hyphae/" + info_hash.to_hex() + ".resume";
+}
+
+bool any_file_present(const metainfo& meta, const std::string& folder) {
+    for (const file_entry& f : meta.files) {
+        struct stat st {};
+        if (!f.pad && ::stat((folder + "/" + f.path).c_str(), &st) == 0 && st.st_size > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+class transfer {
+public:
+    explicit transfer(const transfer_options& options) : options_(options) {}
+
+    int run() {
+        if (options_.target.rfind("magnet:", 0) == 0) {
+            auto link = parse_magnet(options_.target);
+            if (!link) {
+                return report(link.error());
+            }
+            magnet_ = *link;
+        } else {
+            auto bytes = read_whole_file(options_.target, torrent_file_size_max);
+            if (!bytes) {
+                return report(bytes.error());
+            }
+            auto m = parse_metainfo(as_bytes(*bytes));
+            if (!m) {
+                error e = m.error();
+                if (e.where.rfind("torrent file", 0) == 0) {
+                    e.where.replace(0, 12, options_.target);
+                }
+                return report(e);
+            }
+            meta_ = std::move(*m);
+        }
+        std::vector<endpoint> peers;
+        for (const std::string& text : options_.peers) {
+            auto ep = endpoint::parse(text);
+            if (!ep) {
+                fmt::print(stderr, "hyphae: --peer '{}' is not HOST:PORT with an IP address\n", text);
+                return exit_usage;
+            }
+            peers.push_back(*ep);
+        }
+
+        std::random_device entropy;  // the process edge: cores get seeded generators
+        const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) | entropy();
+        rng random(seed);
+        node_config config;
+        config.peer_id = make_peer_id(random);
+        config.torrent.client_name = "Hyphae " HYPHAE_VERSION;
+        node_ = std::make_unique<node>(config, random(), runtime_now());
+
+        runtime_config rc;
+        rc.bind_address = options_.bind;
+        rc.listen_port = options_.port < 0 ? default_port : static_cast<std::uint16_t>(options_.port);
+        rc.disk_threads = options_.disk_threads;
+        runtime_ = std::make_unique<node_runtime>(*node_, rc);
+        auto port = runtime_->listen();
+        if (!port && options_.port < 0) {
+            // The default port is taken (another client): any free one will do.
+            runtime_ =
+                std::make_unique<node_runtime>(*node_, runtime_config{rc.bind_address, 0, rc.disk_threads});
+            port = runtime_->listen();
+        }
+        if (!port) {
+            return report(port.error());
+        }
+        fmt::print(stderr, "listening on {}:{}\n", options_.bind, *port);
+        runtime_->on_event = [this](const node_event& e) {
+            on_event(e);
+        };
+
+        add_torrent_params params;
+        params.peers = peers;
+        if (meta_) {
+            if (auto r = open_storage(); r != 0) {
+                return r;
+            }
+            params.meta = meta_;
+            params.have = resumed_;
+            params.check = check_;
+        } else {
+            params.magnet = magnet_;
+            fmt::print(stderr, "fetching the metadata of {} from peers\n", magnet_->info_hash.to_hex());
+        }
+        handle_ = node_->add_torrent(runtime_now(), std::move(params));
+        if (meta_) {
+            runtime_->attach_storage(handle_, std::move(storage_));
+        }
+        started_ = std::chrono::steady_clock::now();
+
+        asio::signal_set signals(runtime_->context(), SIGINT, SIGTERM);
+        signals.async_wait([this](const asio::error_code& ec, int signal) {
+            if (!ec) {
+                interrupted_ = signal;
+                finish();
+            }
+        });
+        tick_timer_ = std::make_unique<asio::steady_timer>(runtime_->context());
+        tick();
+        runtime_->run();
+        return exit_code_;
+    }
+
+private:
+    int open_storage() {
+        const bool existing = any_file_present(*meta_, options_.folder);
+        if (options_.seed && !existing) {
+            return report(
+                error{errc::io, options_.folder + "/" + meta_->name,
+                      "no data here to seed (--data is the folder that holds " + meta_->name + ")"});
+        }
+        auto resume_bytes = read_whole_file(resume_path(options_.folder, meta_->info_hash), 16u << 20);
+        if (resume_bytes && !options_.seed) {
+            auto r = parse_resume_data(as_bytes(*resume_bytes), meta_->info_hash, meta_->piece_count());
+            if (r) {
+                resumed_ = r->pieces;
+                fmt::print(stderr, "resuming: {} of {} pieces already verified\n", r->pieces.count(),
+                           meta_->piece_count());
+            } else {
+                fmt::print(stderr, "warning: ignoring resume data: {}\n", r.error().message());
+            }
+        }
+        check_ = options_.seed || (!resumed_ && existing);
+        auto storage = file_storage::open(*meta_, options_.folder, !options_.seed);
+        if (!storage) {
+            return report(storage.error());
+        }
+        storage_ = std::move(*storage);
+        if (check_) {
+            fmt::print(stderr, "checking {} pieces on disk\n", meta_->piece_count());
+        }
+        return 0;
+    }
+
+    void on_event(const node_event& e) {
+        using namespace torrent_events;
+        if (std::holds_alternative<metadata_received>(e.what)) {
+            meta_ = node_->get(handle_).meta();
+            fmt::print(stderr, "metadata received: {} ({}, {} files)\n", meta_->name,
+                       format_bytes(meta_->total_size), meta_->files.size());
+            auto storage = file_storage::open(*meta_, options_.folder, true);
+            if (!storage) {
+                exit_code_ = report(storage.error());
+                runtime_->stop();
+                return;
+            }
+            runtime_->attach_storage(handle_, std::move(*storage));
+        } else if (std::holds_alternative<piece_verified>(e.what)) {
+            resume_dirty_ = true;
+        } else if (auto* c = std::get_if<checking_done>(&e.what)) {
+            fmt::print(stderr, "\rchecked: {} of {} pieces are good\x1b[K\n", c->pieces_have,
+                       meta_->piece_count());
+            resume_dirty_ = true;
+        } else if (auto* d = std::get_if<disk_error>(&e.what)) {
+            fmt::print(stderr, "\nhyphae: disk error: {}\n", d->what);
+            exit_code_ = exit_failure;
+            finish();
+        } else if (auto* b = std::get_if<peer_banned>(&e.what)) {
+            fmt::print(stderr, "\nbanned {}: {}\n", b->remote.to_string(), b->reason);
+        } else if (std::holds_alternative<download_complete>(e.what)) {
+            completed_ = true;
+            if (!options_.seed) {
+                const double seconds =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+                draw(true);
+                fmt::print(stderr, "complete: {} verified in {} ({})\n", format_bytes(meta_->total_size),
+                           format_duration(seconds),
+                           format_rate(static_cast<double>(meta_->total_size) / seconds));
+                save_resume();
+                if (options_.seed_ratio <= 0) {
+                    finish();
+                } else {
+                    fmt::print(stderr, "seeding until the ratio reaches {}\n", options_.seed_ratio);
+                }
+            }
+        }
+    }
+
+    void tick() {
+        draw(false);
+        const auto now = std::chrono::steady_clock::now();
+        if (resume_dirty_ && now - last_resume_save_ >= resume_save_interval) {
+            save_resume_in_background();
+        }
+        if (completed_ && options_.seed_ratio > 0 && meta_) {
+            const auto stats = node_->get(handle_).stats(runtime_now());
+            if (static_cast<double>(stats.uploaded) >=
+                options_.seed_ratio * static_cast<double>(meta_->total_size)) {
+                finish();
+                return;
+            }
+        }
+        tick_timer_->expires_after(std::chrono::seconds(1));
+        tick_timer_->async_wait([this](const asio::error_code& ec) {
+            if (!ec) {
+                tick();
+            }
+        });
+    }
+
+    void draw(bool last) {
+        const bool terminal = isatty(STDERR_FILENO) != 0;
+        const auto now = std::chrono::steady_clock::now();
+        if (!last && !terminal && now - last_line_ < std::chrono::seconds(5)) {
+            return;
+        }
+        last_line_ = now;
+        const torrent& t = node_->get(handle_);
+        const auto stats = t.stats(runtime_now());
+        std::string line;
+        if (!t.has_metadata()) {
+            line = fmt::format("metadata: waiting  peers {}", stats.peers);
+        } else {
+            const double total = static_cast<double>(t.meta().total_size);
+            const double done = static_cast<double>(stats.verified_bytes);
+            const std::string what = t.checking() ? "checking" : (t.complete() ? "seeding" : "");
+            std::string eta = "--";
+            if (!t.complete() && stats.download_rate > 0) {
+                eta = format_duration((total - done) / stats.download_rate);
+            }
+            line = fmt::format("{:5.1f}% {} / {}  down {}  up {}  peers {}  ETA {} {}", 100 * done / total,
+                               format_bytes(stats.verified_bytes), format_bytes(t.meta().total_size),
+                               format_rate(stats.download_rate), format_rate(stats.upload_rate), stats.peers,
+                               eta, what);
+        }
+        if (terminal) {
+            fmt::print(stderr, "\r{}\x1b[K{}", line, last ? "\n" : "");
+        } else {
+            fmt::print(stderr, "{}\n", line);
+        }
+    }
+
+    resume_data snapshot() const {
+        const torrent& t = node_->get(handle_);
+        const auto stats = t.stats(runtime_now());
+        return resume_data{meta_->info_hash, t.have(), stats.uploaded, stats.downloaded};
+    }
+
+    // Pieces are listed only after their data is synced: after a crash, resume data never claims
+    // a piece that is not on disk.
+    void save_resume_in_background() {
+        if (!meta_ || node_->get(handle_).checking() || saving_) {
+            return;
+        }
+        saving_ = true;
+        resume_dirty_ = false;
+        last_resume_save_ = std::chrono::steady_clock::now();
+        auto data = std::make_shared<resume_data>(snapshot());
+        file_storage* storage = runtime_->storage(handle_);
+        const std::string path = resume_path(options_.folder, meta_->info_hash);
+        runtime_->run_on_disk(
+            [storage, data, path] {
+                if (storage != nullptr && storage->sync()) {
+                    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+                    (void)write_file_atomically(path, encode_resume_data(*data), overwrite::allow);
+                }
+            },
+            [this] { saving_ = false; });
+    }
+
+    void save_resume() {
+        if (!meta_ || node_->get(handle_).checking()) {
+            return;
+        }
+        file_storage* storage = runtime_->storage(handle_);
+        if (storage == nullptr || !storage->sync()) {
+            return;
+        }
+        const std::string path = resume_path(options_.folder, meta_->info_hash);
+        std::error_code ec;
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+        if (auto w = write_file_atomically(path, encode_resume_data(snapshot()), overwrite::allow); !w) {
+            fmt::print(stderr, "warning: cannot save resume data: {}\n", w.error().message());
+        }
+    }
+
+    void finish() {
+        if (interrupted_ != 0) {
+            draw(true);
+            fmt::print(stderr, "stopping ({})\n", interrupted_ == SIGINT ? "interrupted" : "terminated");
+            exit_code_ = options_.seed || completed_ ? 0 : exit_failure;
+        }
+        save_resume();
+        runtime_->stop();
+    }
+
+    transfer_options options_;
+    std::optional<metainfo> meta_;
+    std::optional<magnet_link> magnet_;
+    std::optional<bitfield> resumed_;
+    bool check_ = false;
+    std::unique_ptr<file_storage> storage_;
+    std::unique_ptr<node> node_;
+    std::unique_ptr<node_runtime> runtime_;
+    std::unique_ptr<asio::steady_timer> tick_timer_;
+    torrent_handle handle_ = 0;
+    std::chrono::steady_clock::time_point started_;
+    std::chrono::steady_clock::time_point last_line_{};
+    std::chrono::steady_clock::time_point last_resume_save_{};
+    bool resume_dirty_ = false;
+    bool saving_ = false;
+    bool completed_ = false;
+    int interrupted_ = 0;
+    int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_transfer(const transfer_options& options) {
+    return transfer(options).run();
+}
+
+}  // namespace hyphae::cli

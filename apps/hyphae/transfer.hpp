@@ -1,0 +1,24 @@
+#pragma once
+// `hyphae get` and `hyphae seed`: one torrent on a node driven by the runtime, with a progress
+// line, resume data saved as pieces are verified, and a clean stop on SIGINT/SIGTERM.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hyphae::cli {
+
+struct transfer_options {
+    std::string target;  // FILE.torrent or magnet link
+    std::string folder;  // get: where <name> is saved; seed: where <name> is
+    std::vector<std::string> peers;
+    std::string bind = "0.0.0.0";
+    int port = -1;          // -1: 6881, or any free port when 6881 is taken
+    double seed_ratio = 0;  // get: keep seeding until uploaded >= ratio x size
+    bool seed = false;      // seed: verify what is on disk, serve until stopped
+    unsigned disk_threads = 2;
+};
+
+int run_transfer(const transfer_options& options);
+
+}  // namespace hyphae::cli

@@ -1,0 +1,41 @@
+#include <memory>
+
+#include "commands.hpp"
+#include "transfer.hpp"
+
+namespace hyphae::cli {
+
+command add_get_command(CLI::App& parent) {
+    auto options = std::make_shared<transfer_options>();
+    CLI::App* app = parent.add_subcommand(
+        "get", "Download a torrent or magnet link; exits 0 once every piece is verified");
+    app->add_option("target", options->target, "FILE.torrent or a magnet: link")->required();
+    app->add_option("-o,--output", options->folder, "Folder to save <name> in")->required();
+    app->add_option("--peer", options->peers, "Peer to dial, HOST:PORT (repeatable)");
+    app->add_option("--port", options->port, "TCP port to listen on (default 6881, or any free one)")
+        ->check(CLI::Range(0, 65535));
+    app->add_option("--bind", options->bind, "Address to listen on (default 0.0.0.0)");
+    app->add_option("--seed-ratio", options->seed_ratio, "Keep seeding until uploaded = R x size (default 0)")
+        ->check(CLI::NonNegativeNumber);
+    return {app, [options] {
+                return run_transfer(*options);
+            }};
+}
+
+command add_seed_command(CLI::App& parent) {
+    auto options = std::make_shared<transfer_options>();
+    options->seed = true;
+    CLI::App* app = parent.add_subcommand("seed", "Verify data on disk and serve it until interrupted");
+    app->add_option("torrent", options->target, "FILE.torrent")->required();
+    app->add_option("--data", options->folder, "Folder that holds <name> (libtorrent's save_path)")
+        ->required();
+    app->add_option("--peer", options->peers, "Peer to dial, HOST:PORT (repeatable)");
+    app->add_option("--port", options->port, "TCP port to listen on (default 6881, or any free one)")
+        ->check(CLI::Range(0, 65535));
+    app->add_option("--bind", options->bind, "Address to listen on (default 0.0.0.0)");
+    return {app, [options] {
+                return run_transfer(*options);
+            }};
+}
+
+}  // namespace hyphae::cli

@@ -1,0 +1,337 @@
+#include "hyphae/runtime/node_runtime.hpp"
+
+#include <deque>
+
+namespace hyphae {
+
+struct node_runtime::connection {
+    explicit connection(asio::io_context& io) : socket(io) {}
+    asio::ip::tcp::socket socket;
+    std::vector<std::uint8_t> read_buffer;
+    std::deque<node_transmit> writes;
+    bool connected = false;  // outgoing sockets: only once the connect has completed
+    bool writing = false;
+    bool closed = false;
+};
+
+namespace {
+
+endpoint from_asio(const asio::ip::tcp::endpoint& ep) {
+    const asio::ip::address a = ep.address();
+    if (a.is_v4()) {
+        return endpoint{ip_address::v4(a.to_v4().to_bytes()), ep.port()};
+    }
+    return endpoint{ip_address::v6(a.to_v6().to_bytes()), ep.port()};
+}
+
+asio::ip::tcp::endpoint to_asio(const endpoint& ep) {
+    const byte_view b = ep.address.bytes();
+    if (ep.address.is_v4()) {
+        return {asio::ip::address_v4(asio::ip::address_v4::bytes_type{b[0], b[1], b[2], b[3]}), ep.port};
+    }
+    asio::ip::address_v6::bytes_type bytes{};
+    std::copy(b.begin(), b.end(), bytes.begin());
+    return {asio::ip::address_v6(bytes), ep.port};
+}
+
+}  // namespace
+
+time_point runtime_now() {
+    return time_point(
+        std::chrono::duration_cast<duration>(std::chrono::steady_clock::now().time_since_epoch()));
+}
+
+node_runtime::node_runtime(node& n, const runtime_config& config)
+    : node_(n),
+      config_(config),
+      acceptor_(io_),
+      timer_(io_),
+      disk_(std::make_unique<disk_pool>(config.disk_threads)) {}
+
+node_runtime::~node_runtime() {
+    // Disk threads may still hold storage: finish them before anything they use goes.
+    disk_.reset();
+}
+
+result<std::uint16_t> node_runtime::listen() {
+    asio::error_code ec;
+    const auto address = asio::ip::make_address(config_.bind_address, ec);
+    if (ec) {
+        return fail(errc::invalid_argument, "listen", "'" + config_.bind_address + "' is not an IP address");
+    }
+    const asio::ip::tcp::endpoint ep(address, config_.listen_port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) {
+        acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+        acceptor_.bind(ep, ec);
+    }
+    if (!ec) {
+        acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    }
+    if (ec) {
+        return fail(errc::io, "listen on " + config_.bind_address + ":" + std::to_string(config_.listen_port),
+                    ec.message());
+    }
+    const std::uint16_t port = acceptor_.local_endpoint().port();
+    node_.set_listen_port(port);
+    accept();
+    return port;
+}
+
+void node_runtime::attach_storage(torrent_handle t, std::unique_ptr<file_storage> storage) {
+    storages_[t] = std::move(storage);
+}
+
+file_storage* node_runtime::storage(torrent_handle t) {
+    auto it = storages_.find(t);
+    return it == storages_.end() ? nullptr : it->second.get();
+}
+
+void node_runtime::run() {
+    pump();
+    io_.run();
+}
+
+void node_runtime::accept() {
+    acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+        if (ec == asio::error::operation_aborted) {
+            return;
+        }
+        if (!ec) {
+            asio::error_code remote_ec;
+            const auto remote = socket.remote_endpoint(remote_ec);
+            auto id = remote_ec ? std::nullopt : node_.on_incoming(runtime_now(), from_asio(remote));
+            if (id) {
+                socket.set_option(asio::ip::tcp::no_delay(true), remote_ec);
+                auto c = std::make_shared<connection>(io_);
+                c->socket = std::move(socket);
+                c->connected = true;
+                connections_[*id] = c;
+                start_read(*id);
+            }
+        }
+        accept();
+        pump();
+    });
+}
+
+void node_runtime::start_read(socket_id s) {
+    auto it = connections_.find(s);
+    if (it == connections_.end()) {
+        return;
+    }
+    auto c = it->second;
+    c->read_buffer.resize(config_.read_buffer_size);
+    c->socket.async_read_some(asio::buffer(c->read_buffer), [this, s, c](const asio::error_code& ec,
+                                                                         std::size_t n) {
+        if (c->closed) {
+            return;
+        }
+        if (ec) {
+            c->closed = true;
+            connections_.erase(s);
+            node_.on_closed(runtime_now(), s, ec == asio::error::eof ? "closed by the peer" : ec.message());
+            pump();
+            return;
+        }
+        node_.on_stream_bytes(runtime_now(), s, byte_view(c->read_buffer.data(), n));
+        pump();
+        start_read(s);
+    });
+}
+
+void node_runtime::write_next(socket_id s) {
+    auto it = connections_.find(s);
+    if (it == connections_.end()) {
+        return;
+    }
+    auto c = it->second;
+    if (!c->connected || c->writing || c->writes.empty() || c->closed) {
+        return;
+    }
+    c->writing = true;
+    // Everything queued goes in one gathered write; the transmits keep their buffers alive.
+    auto batch = std::make_shared<std::deque<node_transmit>>(std::move(c->writes));
+    c->writes.clear();
+    std::vector<asio::const_buffer> buffers;
+    std::size_t total = 0;
+    for (const node_transmit& t : *batch) {
+        for (const out_buffer& b : t.data) {
+            buffers.emplace_back(b.bytes.data(), b.bytes.size());
+            total += b.bytes.size();
+        }
+    }
+    asio::async_write(c->socket, buffers,
+                      [this, s, c, batch, total](const asio::error_code& ec, std::size_t) {
+                          c->writing = false;
+                          if (c->closed) {
+                              return;
+                          }
+                          if (ec) {
+                              c->closed = true;
+                              connections_.erase(s);
+                              node_.on_closed(runtime_now(), s, ec.message());
+                              pump();
+                              return;
+                          }
+                          node_.on_send_done(runtime_now(), s, total);
+                          write_next(s);
+                          pump();
+                      });
+}
+
+void node_runtime::close(socket_id s) {
+    auto it = connections_.find(s);
+    if (it == connections_.end()) {
+        return;
+    }
+    it->second->closed = true;
+    asio::error_code ec;
+    it->second->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    it->second->socket.close(ec);
+    connections_.erase(it);
+}
+
+void node_runtime::run_on_disk(std::function<void()> work, std::function<void()> done) {
+    disk_->submit([this, work = std::move(work), done = std::move(done)]() mutable {
+        work();
+        asio::post(io_, [this, done = std::move(done)] {
+            done();
+            pump();
+        });
+    });
+}
+
+void node_runtime::run_disk_job(const node_disk_job& job) {
+    file_storage* storage = this->storage(job.torrent);
+    auto result = std::make_shared<disk_result>();
+    if (storage == nullptr) {
+        result->ok = false;
+        result->error = "no storage for this torrent";
+        asio::post(io_, [this, job, result] {
+            node_.on_disk_done(runtime_now(), job.torrent, job.job.id, *result);
+            pump();
+        });
+        return;
+    }
+    const disk_job j = job.job;
+    run_on_disk(
+        [storage, j, result] {
+            switch (j.what) {
+                case disk_job::kind::write: {
+                    auto r = storage->write(j.piece, j.begin, byte_view(j.data->data(), j.data->size()));
+                    if (!r) {
+                        result->ok = false;
+                        result->error = r.error().message();
+                    }
+                    break;
+                }
+                case disk_job::kind::read: {
+                    auto r = storage->read(j.piece, j.begin, j.length);
+                    if (!r) {
+                        result->ok = false;
+                        result->error = r.error().message();
+                    } else {
+                        result->data = std::make_shared<const std::vector<std::uint8_t>>(std::move(*r));
+                    }
+                    break;
+                }
+                case disk_job::kind::hash: {
+                    auto r = storage->hash_piece(j.piece);
+                    if (!r) {
+                        result->ok = false;
+                        result->error = r.error().message();
+                    } else {
+                        result->hash = *r;
+                    }
+                    break;
+                }
+            }
+        },
+        [this, torrent = job.torrent, id = j.id, result] {
+            node_.on_disk_done(runtime_now(), torrent, id, *result);
+        });
+}
+
+void node_runtime::pump() {
+    if (pumping_) {
+        return;  // a handler called from inside pump(): the outer loop picks its outputs up
+    }
+    pumping_ = true;
+    bool more = true;
+    while (more) {
+        more = false;
+        while (auto t = node_.poll_transmit()) {
+            more = true;
+            const socket_id s = t->socket;
+            if (t->what == transmit::kind::connect) {
+                auto c = std::make_shared<connection>(io_);
+                connections_[s] = c;
+                c->socket.async_connect(to_asio(t->remote), [this, s, c](const asio::error_code& ec) {
+                    if (c->closed) {
+                        return;
+                    }
+                    if (ec) {
+                        c->closed = true;
+                        connections_.erase(s);
+                        node_.on_closed(runtime_now(), s, "connect: " + ec.message());
+                        pump();
+                        return;
+                    }
+                    asio::error_code ignored;
+                    c->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+                    c->connected = true;
+                    node_.on_connected(runtime_now(), s);
+                    start_read(s);
+                    write_next(s);
+                    pump();
+                });
+            } else if (t->what == transmit::kind::send) {
+                auto it = connections_.find(s);
+                if (it != connections_.end()) {
+                    it->second->writes.push_back(std::move(*t));
+                    write_next(s);
+                }
+            } else {
+                close(s);
+            }
+        }
+        while (auto job = node_.poll_disk_job()) {
+            more = true;
+            run_disk_job(*job);
+        }
+        while (auto e = node_.poll_event()) {
+            more = true;
+            if (on_event) {
+                on_event(*e);
+            }
+        }
+    }
+    pumping_ = false;
+    arm_timer();
+}
+
+void node_runtime::arm_timer() {
+    const auto next = node_.next_timer();
+    if (!next) {
+        timer_.cancel();
+        return;
+    }
+    const auto at = std::chrono::steady_clock::time_point(
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(next->time_since_epoch()));
+    if (timer_armed_ && timer_.expiry() == at) {
+        return;
+    }
+    timer_.expires_at(at);
+    timer_armed_ = true;
+    timer_.async_wait([this](const asio::error_code& ec) {
+        if (ec) {
+            return;
+        }
+        timer_armed_ = false;
+        node_.on_timer(runtime_now());
+        pump();
+    });
+}
+
+}  // namespace hyphae
