@@ -154,7 +154,9 @@ private:
                 fmt::print(stderr, "warning: ignoring resume data: {}\n", r.error().message());
             }
         }
-        check_ = options_.seed || (!resumed_ && existing);
+        // Pieces resume data does not vouch for are hashed, not trusted: after a crash that keeps what
+        // reached the disk without ever marking unverified data complete.
+        check_ = options_.seed || existing;
         auto storage = file_storage::open(*meta_, options_.folder, !options_.seed);
         if (!storage) {
             return report(storage.error());
@@ -189,6 +191,10 @@ private:
             fmt::print(stderr, "\nhyphae: disk error: {}\n", d->what);
             exit_code_ = exit_failure;
             finish();
+        } else if (auto* pc = std::get_if<peer_connected>(&e.what); pc && options_.verbose) {
+            fmt::print(stderr, "peer {} connected\n", pc->remote.to_string());
+        } else if (auto* pd = std::get_if<peer_disconnected>(&e.what); pd && options_.verbose) {
+            fmt::print(stderr, "peer {} disconnected: {}\n", pd->remote.to_string(), pd->reason);
         } else if (auto* b = std::get_if<peer_banned>(&e.what)) {
             fmt::print(stderr, "\nbanned {}: {}\n", b->remote.to_string(), b->reason);
         } else if (std::holds_alternative<download_complete>(e.what)) {
@@ -235,7 +241,7 @@ private:
     void draw(bool last) {
         const bool terminal = isatty(STDERR_FILENO) != 0;
         const auto now = std::chrono::steady_clock::now();
-        if (!last && !terminal && now - last_line_ < std::chrono::seconds(5)) {
+        if (!last && !terminal && now - last_line_ < std::chrono::seconds(1)) {
             return;
         }
         last_line_ = now;

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """A libtorrent 2.0 peer on 127.0.0.1 for interop tests and benchmarks (TCP only: uTP off).
 
-  lt_peer.py seed TORRENT SAVE_DIR [--port P] [--connect HOST:PORT]...
+  lt_peer.py seed TORRENT SAVE_DIR [--port P] [--connect HOST:PORT]... [--upload-limit B/S]
   lt_peer.py get TORRENT|MAGNET SAVE_DIR [--port P] [--connect HOST:PORT]... [--seed-after]
 
-Prints one line per event on stdout, flushed: "listening PORT", "progress PCT RATE PEERS",
+Prints one line per event on stdout, flushed: "listening PORT",
+"progress PCT DOWN_RATE PEERS UPLOADED_TOTAL",
 "finished", "error TEXT". `get` exits 0 once every piece is verified (unless --seed-after).
 Stops cleanly on SIGTERM. Runs only under Debian's /usr/bin/python3.
 """
@@ -37,14 +38,18 @@ def session(port):
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
         "allow_multiple_connections_per_ip": True,
-        "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification,
+        "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
+        | lt.alert.category_t.port_mapping_notification,
         "user_agent": "libtorrent-interop",
     }
     s = lt.session(settings)
-    for _ in range(100):
-        if s.listen_port() != 0:
+    # listen_port() answers before the session's first "reopen listen sockets", which closes the
+    # socket for a moment: wait for the TCP listen_succeeded alert that follows it.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        if any(isinstance(a, lt.listen_succeeded_alert) and "TCP" in a.message() for a in s.pop_alerts()):
             break
-        time.sleep(0.05)
+        s.wait_for_alert(100)
     return s
 
 
@@ -55,6 +60,9 @@ def add(s, source, save_dir, seed):
         params = lt.add_torrent_params()
         params.ti = lt.torrent_info(source)
     params.save_path = save_dir
+    # Started at once: an auto-managed torrent starts paused, and drops peers until it runs.
+    params.flags &= ~lt.torrent_flags.auto_managed
+    params.flags &= ~lt.torrent_flags.paused
     if seed:
         params.flags |= lt.torrent_flags.seed_mode
     return s.add_torrent(params)
@@ -68,12 +76,22 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--connect", action="append", default=[])
     parser.add_argument("--seed-after", action="store_true")
+    parser.add_argument("--upload-limit", type=int, default=0)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
     s = session(args.port)
     handle = add(s, args.source, args.save_dir, args.mode == "seed")
+    if args.upload_limit:
+        # A torrent's own limit holds for every peer; the session's spares loopback peers.
+        handle.set_upload_limit(args.upload_limit)
+    # Say "listening" only once the torrent takes connections, or peers get turned away.
+    for _ in range(200):
+        if handle.status().state in (lt.torrent_status.seeding, lt.torrent_status.downloading,
+                                     lt.torrent_status.downloading_metadata, lt.torrent_status.finished):
+            break
+        time.sleep(0.05)
     say("listening", s.listen_port())
     for peer in args.connect:
         host, port = peer.rsplit(":", 1)
@@ -88,7 +106,8 @@ def main():
         st = handle.status()
         now = time.time()
         if now - last_progress >= 0.5:
-            say("progress", "%.1f" % (st.progress * 100), int(st.download_rate), st.num_peers)
+            say("progress", "%.1f" % (st.progress * 100), int(st.download_rate), st.num_peers,
+                st.total_payload_upload)
             last_progress = now
         if args.mode == "get" and st.is_seeding and not finished_said:
             finished_said = True
@@ -101,6 +120,8 @@ def main():
                 host, port = peer.rsplit(":", 1)
                 handle.connect_peer((host, int(port)))
         s.wait_for_alert(100)
+    st = handle.status()
+    say("uploaded", st.total_payload_upload)
     s.pause()
     return 0
 

@@ -128,6 +128,7 @@ background_process::background_process(const std::vector<std::string>& argv, con
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (!working_dir.empty()) {
         posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
@@ -190,11 +191,17 @@ void background_process::read_available(int timeout_ms) {
 
 std::optional<std::string> background_process::wait_for_line(const std::string& needle,
                                                              std::chrono::milliseconds deadline) {
+    return wait_for_line([&](const std::string& line) { return line.find(needle) != std::string::npos; },
+                         deadline);
+}
+
+std::optional<std::string> background_process::wait_for_line(
+    const std::function<bool(const std::string&)>& match, std::chrono::milliseconds deadline) {
     const auto end = std::chrono::steady_clock::now() + deadline;
     std::size_t checked = 0;
     while (true) {
         for (; checked < lines_.size(); ++checked) {
-            if (lines_[checked].find(needle) != std::string::npos) {
+            if (match(lines_[checked])) {
                 return lines_[checked];
             }
         }

@@ -3,6 +3,7 @@
 // waited for with a deadline and killed by its PID if it overstays; nothing is left running.
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,8 +32,8 @@ bool have_program(const std::string& program);
 namespace hyphae::test {
 
 // A program running in the background for the length of a test (a real peer, a tracker, our own
-// daemon). Its stdout is read line by line; it is stopped by PID (SIGTERM, then SIGKILL) when
-// the object goes, so no test leaves a process behind.
+// daemon). Its stdout and stderr are read line by line, as one stream; it is stopped by PID (SIGTERM, then
+// SIGKILL) when the object goes, so no test leaves a process behind.
 class background_process {
 public:
     explicit background_process(const std::vector<std::string>& argv, const std::string& working_dir = {});
@@ -43,7 +44,10 @@ public:
     pid_t pid() const { return pid_; }
     // Waits for a stdout line containing `needle`; returns it, or empty on deadline or exit.
     std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds deadline);
-    // Every line seen so far (stdout), and stderr collected when the process is stopped.
+    // Waits for a stdout line for which `match` holds.
+    std::optional<std::string> wait_for_line(const std::function<bool(const std::string&)>& match,
+                                             std::chrono::milliseconds deadline);
+    // Every line seen so far.
     const std::vector<std::string>& lines() const { return lines_; }
     // Sends SIGTERM and waits up to `grace`, then SIGKILL; returns the exit code (-1: signalled).
     int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));

@@ -327,10 +327,11 @@ void torrent::drop(time_point now, connection_id conn, const std::string& reason
     t.reason = reason;
     transmits_.push_back(std::move(t));
     if (auto c = candidates_.find(remote); c != candidates_.end()) {
+        // Back off 5 s, 10 s, 20 s ... per failure in a row; peers the user named are never dropped.
         c->second.connected = false;
         c->second.failures = p.conn.handshake_done() ? 0 : c->second.failures + 1;
         c->second.retry_at = now + config_.retry_after_failure * (1 << std::min(c->second.failures, 6));
-        if (c->second.failures > 5) {
+        if (c->second.failures > config_.connect_failures_max && c->second.source != peer_source::manual) {
             candidates_.erase(c);
         }
     }
@@ -651,21 +652,9 @@ void torrent::on_piece_hashed(time_point now, piece_index piece, bool checking, 
             picker_->set_have(piece);
             totals_.verified_bytes += meta_->piece_size(piece);
         }
-        if (next_check_ < meta_->piece_count()) {
-            disk_job job;
-            job.what = disk_job::kind::hash;
-            job.piece = next_check_;
-            job.length = static_cast<std::uint32_t>(meta_->piece_size(next_check_));
-            hashes_.emplace(new_job(std::move(job)), pending_hash{next_check_, true});
-            ++next_check_;
-        } else if (hashes_.empty()) {
-            checking_ = false;
-            events_.push_back(torrent_events::checking_done{picker_->have_count()});
-            if (picker_->complete()) {
-                completed_reported_ = true;
-                events_.push_back(torrent_events::download_complete{});
-            }
-            connect_more(now);
+        issue_checks();
+        if (hashes_.empty()) {
+            finish_checking(now);
         }
         return;
     }
@@ -731,11 +720,18 @@ void torrent::broadcast_have(time_point now, piece_index piece) {
 void torrent::start_checking(time_point now) {
     checking_ = true;
     next_check_ = 0;
-    if (meta_->piece_count() == 0) {
-        checking_ = false;
-        return;
+    issue_checks();
+    if (hashes_.empty()) {
+        finish_checking(now);
     }
+}
+
+void torrent::issue_checks() {
     while (next_check_ < meta_->piece_count() && hashes_.size() < config_.hash_jobs_max) {
+        if (picker_->have(next_check_)) {
+            ++next_check_;  // vouched for by resume data
+            continue;
+        }
         disk_job job;
         job.what = disk_job::kind::hash;
         job.piece = next_check_;
@@ -743,7 +739,16 @@ void torrent::start_checking(time_point now) {
         hashes_.emplace(new_job(std::move(job)), pending_hash{next_check_, true});
         ++next_check_;
     }
-    (void)now;
+}
+
+void torrent::finish_checking(time_point now) {
+    checking_ = false;
+    events_.push_back(torrent_events::checking_done{picker_->have_count()});
+    if (picker_->complete()) {
+        completed_reported_ = true;
+        events_.push_back(torrent_events::download_complete{});
+    }
+    connect_more(now);
 }
 
 // ---------------------------------------------------------------- uploading

@@ -124,7 +124,8 @@ struct torrent_config {
     duration connect_timeout = std::chrono::seconds(10);
     duration request_timeout = std::chrono::seconds(30);
     duration snub_timeout = std::chrono::seconds(60);
-    duration retry_after_failure = std::chrono::seconds(30);
+    duration retry_after_failure = std::chrono::seconds(5);  // doubled for each failure in a row
+    int connect_failures_max = 6;                            // then the address is forgotten
     duration tick_interval = std::chrono::seconds(1);
     std::int64_t download_rate_max = 0;  // bytes/s, 0: unlimited
     std::int64_t upload_rate_max = 0;
@@ -148,8 +149,8 @@ struct torrent_stats {
 
 class torrent {
 public:
-    // A torrent whose metadata we have. `check` makes it hash every piece first (seeding,
-    // verifying); otherwise `have` (from resume data) is trusted.
+    // A torrent whose metadata we have. `have` (resume data) is trusted; `check` makes it hash
+    // every other piece first (seeding, or data on disk that resume data does not vouch for).
     torrent(const metainfo& meta, const id160& peer_id, const torrent_config& config, std::uint64_t seed,
             time_point now, std::optional<bitfield> have, bool check);
     // A magnet link: the info dictionary comes from peers first.
@@ -222,6 +223,8 @@ private:
     void run_choker(time_point now);
     void on_piece_hashed(time_point now, piece_index piece, bool checking, const sha1_hash& hash);
     void start_checking(time_point now);
+    void issue_checks();
+    void finish_checking(time_point now);
     void broadcast_have(time_point now, piece_index piece);
     void timeouts(time_point now);
     std::uint64_t new_job(disk_job job);
