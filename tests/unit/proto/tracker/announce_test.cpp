@@ -165,10 +165,8 @@ TEST(announce_response, bounds_the_number_of_peers) {
     EXPECT_EQ(r->peers[3].to_string(), "10.0.0.4:6881");
 
     limits.bencode.values_max = 8;
-    blist many;
-    for (int i = 0; i < 10; ++i) {
-        many.push_back(bdict{{"ip", "10.0.0.1"}, {"port", 1}});
-    }
+    const bvalue peer = bdict{{"ip", "10.0.0.1"}, {"port", 1}};
+    const blist many(10, peer);
     auto too_many = parse(bdict{{"peers", many}}, limits);
     ASSERT_FALSE(too_many);
     EXPECT_EQ(too_many.error().code, errc::limit_exceeded);
