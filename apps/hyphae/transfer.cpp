@@ -169,8 +169,33 @@ private:
     }
 
     void on_event(const node_event& e) {
+        if (const auto* t = std::get_if<torrent_event>(&e.what)) {
+            on_torrent_event(*t);
+        } else {
+            on_tracker_event(std::get<tracker_event>(e.what));
+        }
+    }
+
+    void on_tracker_event(const tracker_event& e) {
+        if (const auto* failed = std::get_if<announce_failed>(&e)) {
+            fmt::print(stderr, "\rtracker {}: {}\x1b[K\n", failed->url, failed->reason);
+        } else if (const auto* ok = std::get_if<announce_succeeded>(&e)) {
+            if (options_.verbose) {
+                fmt::print(stderr, "\rtracker {}: announced, next in {} s\x1b[K\n", ok->url,
+                           std::chrono::duration_cast<std::chrono::seconds>(ok->interval).count());
+            }
+            if (!ok->warning.empty()) {
+                fmt::print(stderr, "\rtracker {} warns: {}\x1b[K\n", ok->url, ok->warning);
+            }
+        } else if (const auto* found = std::get_if<peers_found>(&e); found && options_.verbose) {
+            fmt::print(stderr, "\rtracker {}: {} peers\x1b[K\n", found->url, found->peers.size());
+        }
+    }
+
+    void on_torrent_event(const torrent_event& t) {
         using namespace torrent_events;
-        if (std::holds_alternative<metadata_received>(e.what)) {
+        const auto& e = t;
+        if (std::holds_alternative<metadata_received>(e)) {
             meta_ = node_->get(handle_).meta();
             fmt::print(stderr, "metadata received: {} ({}, {} files)\n", meta_->name,
                        format_bytes(meta_->total_size), meta_->files.size());
@@ -181,23 +206,23 @@ private:
                 return;
             }
             runtime_->attach_storage(handle_, std::move(*storage));
-        } else if (std::holds_alternative<piece_verified>(e.what)) {
+        } else if (std::holds_alternative<piece_verified>(e)) {
             resume_dirty_ = true;
-        } else if (auto* c = std::get_if<checking_done>(&e.what)) {
+        } else if (auto* c = std::get_if<checking_done>(&e)) {
             fmt::print(stderr, "\rchecked: {} of {} pieces are good\x1b[K\n", c->pieces_have,
                        meta_->piece_count());
             resume_dirty_ = true;
-        } else if (auto* d = std::get_if<disk_error>(&e.what)) {
+        } else if (auto* d = std::get_if<disk_error>(&e)) {
             fmt::print(stderr, "\nhyphae: disk error: {}\n", d->what);
             exit_code_ = exit_failure;
             finish();
-        } else if (auto* pc = std::get_if<peer_connected>(&e.what); pc && options_.verbose) {
+        } else if (auto* pc = std::get_if<peer_connected>(&e); pc && options_.verbose) {
             fmt::print(stderr, "peer {} connected\n", pc->remote.to_string());
-        } else if (auto* pd = std::get_if<peer_disconnected>(&e.what); pd && options_.verbose) {
+        } else if (auto* pd = std::get_if<peer_disconnected>(&e); pd && options_.verbose) {
             fmt::print(stderr, "peer {} disconnected: {}\n", pd->remote.to_string(), pd->reason);
-        } else if (auto* b = std::get_if<peer_banned>(&e.what)) {
+        } else if (auto* b = std::get_if<peer_banned>(&e)) {
             fmt::print(stderr, "\nbanned {}: {}\n", b->remote.to_string(), b->reason);
-        } else if (std::holds_alternative<download_complete>(e.what)) {
+        } else if (std::holds_alternative<download_complete>(e)) {
             completed_ = true;
             if (!options_.seed) {
                 const double seconds =
@@ -217,6 +242,9 @@ private:
     }
 
     void tick() {
+        if (finishing_) {
+            return;
+        }
         draw(false);
         const auto now = std::chrono::steady_clock::now();
         if (resume_dirty_ && now - last_resume_save_ >= resume_save_interval) {
@@ -315,13 +343,33 @@ private:
     }
 
     void finish() {
+        if (finishing_) {
+            return;
+        }
+        finishing_ = true;
         if (interrupted_ != 0) {
             draw(true);
             fmt::print(stderr, "stopping ({})\n", interrupted_ == SIGINT ? "interrupted" : "terminated");
             exit_code_ = options_.seed || completed_ ? 0 : exit_failure;
         }
         save_resume();
-        runtime_->stop();
+        // Tell the trackers we are gone, waiting a moment for them, then leave.
+        node_->stop_torrent(runtime_now(), handle_);
+        runtime_->pump();
+        wait_for_trackers(std::chrono::steady_clock::now() + std::chrono::seconds(3));
+    }
+
+    void wait_for_trackers(std::chrono::steady_clock::time_point deadline) {
+        if (node_->trackers_idle() || std::chrono::steady_clock::now() >= deadline) {
+            runtime_->stop();
+            return;
+        }
+        tick_timer_->expires_after(std::chrono::milliseconds(20));
+        tick_timer_->async_wait([this, deadline](const asio::error_code& ec) {
+            if (ec != asio::error::operation_aborted) {
+                wait_for_trackers(deadline);
+            }
+        });
     }
 
     transfer_options options_;
@@ -340,6 +388,7 @@ private:
     bool resume_dirty_ = false;
     bool saving_ = false;
     bool completed_ = false;
+    bool finishing_ = false;
     int interrupted_ = 0;
     int exit_code_ = 0;
 };

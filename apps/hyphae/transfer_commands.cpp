@@ -15,7 +15,7 @@ command add_get_command(CLI::App& parent) {
     app->add_option("--port", options->port, "TCP port to listen on (default 6881, or any free one)")
         ->check(CLI::Range(0, 65535));
     app->add_option("--bind", options->bind, "Address to listen on (default 0.0.0.0)");
-    app->add_flag("-v,--verbose", options->verbose, "Print peers as they connect and disconnect, with the reason");
+    app->add_flag("-v,--verbose", options->verbose, "Print peers and trackers as they come and go, with reasons");
     app->add_option("--seed-ratio", options->seed_ratio, "Keep seeding until uploaded = R x size (default 0)")
         ->check(CLI::NonNegativeNumber);
     return {app, [options] {
@@ -34,6 +34,7 @@ command add_seed_command(CLI::App& parent) {
     app->add_option("--port", options->port, "TCP port to listen on (default 6881, or any free one)")
         ->check(CLI::Range(0, 65535));
     app->add_option("--bind", options->bind, "Address to listen on (default 0.0.0.0)");
+    app->add_flag("-v,--verbose", options->verbose, "Print peers and trackers as they come and go, with reasons");
     return {app, [options] {
                 return run_transfer(*options);
             }};

@@ -38,6 +38,8 @@ def session(port):
         "enable_outgoing_utp": False,
         "enable_incoming_utp": False,
         "allow_multiple_connections_per_ip": True,
+        # Hyphae does not speak MSE/PE (BEP 8 encryption) yet: dial in plaintext.
+        "out_enc_policy": int(lt.enc_policy.disabled),
         "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
         | lt.alert.category_t.port_mapping_notification,
         "user_agent": "libtorrent-interop",

@@ -114,4 +114,19 @@ bool transmission_daemon::wait_complete(std::chrono::milliseconds deadline) {
     return false;
 }
 
+std::string transmission_daemon::trackers() {
+    return remote({"-t", "all", "-it"}).out;
+}
+
+bool transmission_daemon::wait_announced(std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < end) {
+        if (trackers().find("Got a list of") != std::string::npos) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling RPC state, bounded
+    }
+    return false;
+}
+
 }  // namespace hyphae::test

@@ -25,7 +25,10 @@ public:
     std::optional<double> percent_done();
     // Waits until the first torrent is at 100 % and verified.
     bool wait_complete(std::chrono::milliseconds deadline);
-    std::string info();  // transmission-remote -t all -i, for failure messages
+    std::string info();      // transmission-remote -t all -i, for failure messages
+    std::string trackers();  // transmission-remote -t all -it
+    // Waits until the first torrent's tracker has answered an announce.
+    bool wait_announced(std::chrono::milliseconds deadline);
 
 private:
     run_result remote(const std::vector<std::string>& args);

@@ -30,6 +30,19 @@ void node::set_listen_port(std::uint16_t port) {
 torrent_handle node::add_torrent(time_point now, add_torrent_params params) {
     const auto handle = static_cast<torrent_handle>(torrents_.size());
     torrent_slot slot;
+    std::vector<std::vector<std::string>> tiers;
+    if (params.meta) {
+        tiers = params.meta->trackers;
+    } else {
+        for (const std::string& url : params.magnet->trackers) {
+            tiers.push_back({url});
+        }
+    }
+    if (params.use_trackers && !tiers.empty()) {
+        const sha1_hash info_hash = params.meta ? params.meta->info_hash : params.magnet->info_hash;
+        slot.tracker = std::make_unique<tracker_client>(std::move(tiers), info_hash, config_.peer_id,
+                                                        config_.listen_port, config_.tracker, rng_());
+    }
     if (params.meta) {
         slot.core = std::make_unique<torrent>(*params.meta, config_.peer_id, config_.torrent, rng_(), now,
                                               std::move(params.have), params.check);
@@ -50,42 +63,113 @@ torrent_handle node::add_torrent(time_point now, add_torrent_params params) {
     return handle;
 }
 
+tracker_stats node::stats_for(time_point now, const torrent& core) const {
+    const torrent_stats s = core.stats(now);
+    tracker_stats out;
+    out.uploaded = s.uploaded;
+    out.downloaded = s.downloaded;
+    // Without metadata the size is unknown: any non-zero 'left' says we are a leecher.
+    out.left = core.has_metadata() ? core.meta().total_size - s.verified_bytes : block_size;
+    return out;
+}
+
+void node::stop_torrent(time_point now, torrent_handle t) {
+    torrent_slot& slot = torrents_.at(t);
+    if (slot.stopped) {
+        return;
+    }
+    slot.stopped = true;
+    slot.core->stop(now);
+    if (slot.tracker && slot.announcing) {
+        slot.tracker->stop(now, stats_for(now, *slot.core));
+    }
+    drain(now, t);
+}
+
+void node::drain_tracker(time_point now, torrent_handle t) {
+    torrent_slot& slot = torrents_[t];
+    if (!slot.tracker) {
+        return;
+    }
+    slot.tracker->set_stats(stats_for(now, *slot.core));
+    while (auto r = slot.tracker->poll_request()) {
+        const auto key = std::make_pair(t, r->request_id);
+        auto it = tracker_ids_.find(key);
+        if (it == tracker_ids_.end()) {
+            it = tracker_ids_.emplace(key, next_tracker_id_++).first;
+            tracker_routes_[it->second] = tracker_route{t, r->request_id};
+        }
+        const std::uint64_t id = it->second;
+        if (std::holds_alternative<request_release>(r->action)) {
+            tracker_routes_.erase(id);
+            tracker_ids_.erase(it);
+        }
+        tracker_requests_.push_back(node_tracker_request{id, std::move(r->action)});
+    }
+    while (auto e = slot.tracker->poll_event()) {
+        if (auto* found = std::get_if<peers_found>(&*e); found && !slot.stopped) {
+            slot.core->add_peers(now, found->peers, peer_source::tracker);
+        }
+        events_.push_back(node_event{t, std::move(*e)});
+    }
+}
+
 void node::add_peers(time_point now, torrent_handle t, const std::vector<endpoint>& peers,
                      peer_source source) {
     torrents_.at(t).core->add_peers(now, peers, source);
     drain(now, t);
 }
 
-void node::drain(time_point, torrent_handle t) {
+void node::drain_transmit(torrent_handle t, transmit tx) {
+    torrent_slot& slot = torrents_[t];
+    node_transmit out;
+    out.what = tx.what;
+    out.remote = tx.remote;
+    out.data = std::move(tx.data);
+    out.reason = std::move(tx.reason);
+    if (tx.what == transmit::kind::connect) {
+        out.socket = next_socket_++;
+        slot.sockets[tx.conn] = out.socket;
+        routes_[out.socket] = route{t, tx.conn};
+    } else {
+        auto it = slot.sockets.find(tx.conn);
+        if (it == slot.sockets.end()) {
+            return;
+        }
+        out.socket = it->second;
+        if (tx.what == transmit::kind::close) {
+            routes_.erase(it->second);
+            slot.sockets.erase(it);
+        }
+    }
+    transmits_.push_back(std::move(out));
+}
+
+void node::drain(time_point now, torrent_handle t) {
     torrent_slot& slot = torrents_[t];
     while (auto tx = slot.core->poll_transmit()) {
-        node_transmit out;
-        out.what = tx->what;
-        out.remote = tx->remote;
-        out.data = std::move(tx->data);
-        out.reason = std::move(tx->reason);
-        if (tx->what == transmit::kind::connect) {
-            out.socket = next_socket_++;
-            slot.sockets[tx->conn] = out.socket;
-            routes_[out.socket] = route{t, tx->conn};
-        } else {
-            auto it = slot.sockets.find(tx->conn);
-            if (it == slot.sockets.end()) {
-                continue;
-            }
-            out.socket = it->second;
-            if (tx->what == transmit::kind::close) {
-                routes_.erase(it->second);
-                slot.sockets.erase(it);
-            }
-        }
-        transmits_.push_back(std::move(out));
+        drain_transmit(t, std::move(*tx));
     }
     while (auto job = slot.core->poll_disk_job()) {
         disk_jobs_.push_back(node_disk_job{t, std::move(*job)});
     }
     while (auto e = slot.core->poll_event()) {
+        if (slot.tracker && !slot.stopped) {
+            // Announce once the data is checked, so that 'left' is right; 'completed' once.
+            if (std::holds_alternative<torrent_events::download_complete>(*e) && slot.announcing) {
+                slot.tracker->completed(now, stats_for(now, *slot.core));
+            }
+        }
         events_.push_back(node_event{t, std::move(*e)});
+    }
+    if (slot.tracker && !slot.announcing && !slot.stopped && !slot.core->checking()) {
+        slot.announcing = true;
+        slot.tracker->start(now, stats_for(now, *slot.core));
+    }
+    drain_tracker(now, t);
+    // Peers a tracker just gave are dialled now.
+    while (auto tx = slot.core->poll_transmit()) {
+        drain_transmit(t, std::move(*tx));
     }
 }
 
@@ -183,6 +267,45 @@ void node::on_disk_done(time_point now, torrent_handle t, std::uint64_t job, con
     drain(now, t);
 }
 
+void node::on_tracker_http_response(time_point now, std::uint64_t id, int status, byte_view body) {
+    auto it = tracker_routes_.find(id);
+    if (it == tracker_routes_.end()) {
+        return;
+    }
+    const tracker_route r = it->second;
+    torrents_[r.torrent].tracker->on_http_response(now, r.local_id, status, body);
+    drain(now, r.torrent);
+}
+
+void node::on_tracker_datagram(time_point now, std::uint64_t id, byte_view datagram) {
+    auto it = tracker_routes_.find(id);
+    if (it == tracker_routes_.end()) {
+        return;
+    }
+    const tracker_route r = it->second;
+    torrents_[r.torrent].tracker->on_udp_datagram(now, r.local_id, datagram);
+    drain(now, r.torrent);
+}
+
+void node::on_tracker_failed(time_point now, std::uint64_t id, const std::string& reason) {
+    auto it = tracker_routes_.find(id);
+    if (it == tracker_routes_.end()) {
+        return;
+    }
+    const tracker_route r = it->second;
+    torrents_[r.torrent].tracker->on_request_failed(now, r.local_id, reason);
+    drain(now, r.torrent);
+}
+
+std::optional<node_tracker_request> node::poll_tracker_request() {
+    if (tracker_requests_.empty()) {
+        return std::nullopt;
+    }
+    node_tracker_request r = std::move(tracker_requests_.front());
+    tracker_requests_.pop_front();
+    return r;
+}
+
 void node::on_timer(time_point now) {
     for (auto it = pending_.begin(); it != pending_.end();) {
         if (now - it->second.since >= config_.pending_incoming_timeout) {
@@ -197,6 +320,13 @@ void node::on_timer(time_point now) {
         if (due && *due <= now) {
             torrents_[t].core->on_timer(now);
             drain(now, t);
+        }
+        if (torrents_[t].tracker) {
+            const auto tracker_due = torrents_[t].tracker->next_timer();
+            if (tracker_due && *tracker_due <= now) {
+                torrents_[t].tracker->on_timer(now);
+                drain(now, t);
+            }
         }
     }
 }
@@ -233,6 +363,11 @@ std::optional<time_point> node::next_timer() const {
     for (const torrent_slot& slot : torrents_) {
         if (auto due = slot.core->next_timer(); due && (!next || *due < *next)) {
             next = due;
+        }
+        if (slot.tracker) {
+            if (auto due = slot.tracker->next_timer(); due && (!next || *due < *next)) {
+                next = due;
+            }
         }
     }
     for (const auto& [s, p] : pending_) {

@@ -7,7 +7,12 @@
 // handed to a torrent once the handshake names its info-hash. Outgoing sockets are asked for by
 // node_transmit{connect}. Socket ids are the node's; the runtime only echoes them.
 //
-// Drain order after every input: poll_transmit(), poll_disk_job(), poll_event(), next_timer().
+// Trackers: each torrent with trackers has a tracker_client; its HTTP requests and UDP datagrams
+// come out of poll_tracker_request() with node-wide ids, and their answers go back in through
+// on_tracker_*(). Announcing starts once a torrent has checked its data.
+//
+// Drain order after every input: poll_transmit(), poll_disk_job(), poll_tracker_request(),
+// poll_event(), next_timer().
 
 #include <cstdint>
 #include <deque>
@@ -24,6 +29,7 @@
 #include "hyphae/proto/torrent/magnet.hpp"
 #include "hyphae/proto/torrent/metainfo.hpp"
 #include "hyphae/proto/torrent/torrent.hpp"
+#include "hyphae/proto/tracker/tracker_client.hpp"
 
 namespace hyphae {
 
@@ -34,6 +40,7 @@ struct node_config {
     id160 peer_id;
     std::uint16_t listen_port = 0;
     torrent_config torrent{};
+    tracker_client_config tracker{};
     std::size_t pending_incoming_max = 64;  // accepted sockets whose handshake has not come yet
     duration pending_incoming_timeout = std::chrono::seconds(10);
 };
@@ -44,6 +51,7 @@ struct add_torrent_params {
     std::optional<bitfield> have;       // trusted pieces from resume data
     bool check = false;                 // hash what is on disk first
     std::vector<endpoint> peers;        // dial these too
+    bool use_trackers = true;
 };
 
 struct node_transmit {
@@ -59,9 +67,14 @@ struct node_disk_job {
     disk_job job;
 };
 
+struct node_tracker_request {
+    std::uint64_t id = 0;  // node-wide
+    std::variant<http_get, udp_datagram, request_release> action;
+};
+
 struct node_event {
     torrent_handle torrent = 0;
-    torrent_event what;
+    std::variant<torrent_event, tracker_event> what;
 };
 
 // A peer id in Azureus style, "-HY0010-" and 12 random bytes, so other clients can name us.
@@ -76,6 +89,10 @@ public:
     torrent& get(torrent_handle t) { return *torrents_.at(t).core; }
     const torrent& get(torrent_handle t) const { return *torrents_.at(t).core; }
     void set_listen_port(std::uint16_t port);
+    // Closes a torrent's peers and announces 'stopped' to its trackers.
+    void stop_torrent(time_point now, torrent_handle t);
+    // No tracker exchange is under way (the 'stopped' announces are done): safe to exit.
+    bool trackers_idle() const { return tracker_routes_.empty(); }
 
     // Sockets
     std::optional<socket_id> on_incoming(time_point now, const endpoint& remote);
@@ -85,10 +102,15 @@ public:
     void on_closed(time_point now, socket_id s, const std::string& reason);
     // Disk and time
     void on_disk_done(time_point now, torrent_handle t, std::uint64_t job, const disk_result& result);
+    // Trackers
+    void on_tracker_http_response(time_point now, std::uint64_t id, int status, byte_view body);
+    void on_tracker_datagram(time_point now, std::uint64_t id, byte_view datagram);
+    void on_tracker_failed(time_point now, std::uint64_t id, const std::string& reason);
     void on_timer(time_point now);
 
     std::optional<node_transmit> poll_transmit();
     std::optional<node_disk_job> poll_disk_job();
+    std::optional<node_tracker_request> poll_tracker_request();
     std::optional<node_event> poll_event();
     std::optional<time_point> next_timer() const;
 
@@ -96,6 +118,13 @@ private:
     struct torrent_slot {
         std::unique_ptr<torrent> core;
         std::unordered_map<connection_id, socket_id> sockets;
+        std::unique_ptr<tracker_client> tracker;
+        bool announcing = false;
+        bool stopped = false;
+    };
+    struct tracker_route {
+        torrent_handle torrent;
+        std::uint64_t local_id;
     };
     struct pending_socket {
         endpoint remote;
@@ -108,6 +137,9 @@ private:
     };
 
     void drain(time_point now, torrent_handle t);
+    void drain_transmit(torrent_handle t, transmit tx);
+    void drain_tracker(time_point now, torrent_handle t);
+    tracker_stats stats_for(time_point now, const torrent& core) const;
     void close_socket(socket_id s, std::string reason);
 
     node_config config_;
@@ -118,6 +150,10 @@ private:
     socket_id next_socket_ = 1;
     std::deque<node_transmit> transmits_;
     std::deque<node_disk_job> disk_jobs_;
+    std::deque<node_tracker_request> tracker_requests_;
+    std::unordered_map<std::uint64_t, tracker_route> tracker_routes_;
+    std::map<std::pair<torrent_handle, std::uint64_t>, std::uint64_t> tracker_ids_;  // (torrent, local) -> node id
+    std::uint64_t next_tracker_id_ = 1;
     std::deque<node_event> events_;
 };
 

@@ -300,6 +300,10 @@ void node_runtime::pump() {
             more = true;
             run_disk_job(*job);
         }
+        while (auto request = node_.poll_tracker_request()) {
+            more = true;
+            run_tracker_request(std::move(*request));
+        }
         while (auto e = node_.poll_event()) {
             more = true;
             if (on_event) {

@@ -53,12 +53,21 @@ public:
 
 private:
     struct connection;
+    struct http_exchange;
+    struct udp_exchange;
     void accept();
     void start_read(socket_id s);
     void write_next(socket_id s);
     void close(socket_id s);
     void arm_timer();
     void run_disk_job(const node_disk_job& job);
+    // Trackers (tracker_io.cpp)
+    void run_tracker_request(node_tracker_request request);
+    void start_http(std::uint64_t id, const http_get& get);
+    void read_http(std::uint64_t id);
+    void send_udp(std::uint64_t id, const udp_datagram& datagram);
+    void read_udp(std::uint64_t id);
+    void tracker_failed(std::uint64_t id, const std::string& reason);
 
     node& node_;
     runtime_config config_;
@@ -67,6 +76,8 @@ private:
     asio::steady_timer timer_;
     std::map<socket_id, std::shared_ptr<connection>> connections_;
     std::map<torrent_handle, std::unique_ptr<file_storage>> storages_;
+    std::map<std::uint64_t, std::shared_ptr<http_exchange>> http_;
+    std::map<std::uint64_t, std::shared_ptr<udp_exchange>> udp_;
     std::unique_ptr<disk_pool> disk_;
     bool pumping_ = false;
     bool timer_armed_ = false;

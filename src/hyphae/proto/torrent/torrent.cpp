@@ -178,8 +178,20 @@ void torrent::add_peers(time_point now, const std::vector<endpoint>& peers, peer
     connect_more(now);
 }
 
+void torrent::stop(time_point now) {
+    stopped_ = true;
+    std::vector<connection_id> ids;
+    for (const auto& [id, p] : peers_) {
+        ids.push_back(id);
+    }
+    for (connection_id id : ids) {
+        drop(now, id, "stopping", false);
+    }
+}
+
 void torrent::connect_more(time_point now) {
-    if (checking_ || complete() || (meta_ && !picker_)) {
+    // Seeds dial too: the peers a tracker lists may be leechers that cannot reach us.
+    if (stopped_ || checking_ || (meta_ && !picker_)) {
         return;
     }
     std::size_t connecting = 0;
@@ -215,7 +227,7 @@ void torrent::connect_more(time_point now) {
 
 std::optional<connection_id> torrent::add_incoming(time_point now, const endpoint& remote) {
     now_ = now;
-    if (peers_.size() >= config_.connections_max || banned_.count(remote) != 0 || checking_) {
+    if (stopped_ || peers_.size() >= config_.connections_max || banned_.count(remote) != 0 || checking_) {
         return std::nullopt;
     }
     const connection_id id = next_conn_++;

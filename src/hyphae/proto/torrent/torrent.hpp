@@ -167,6 +167,8 @@ public:
     void on_closed(time_point now, connection_id conn, const std::string& reason);
     void on_disk_done(time_point now, std::uint64_t job, const disk_result& result);
     void on_timer(time_point now);
+    // Closes every connection and takes no new ones (the process is stopping).
+    void stop(time_point now);
 
     // Outputs
     std::optional<transmit> poll_transmit();
@@ -246,6 +248,7 @@ private:
     token_bucket upload_limit_;
     bool checking_ = false;
     bool completed_reported_ = false;
+    bool stopped_ = false;
     piece_index next_check_ = 0;
 
     std::unordered_map<connection_id, std::unique_ptr<peer>> peers_;
