@@ -26,6 +26,7 @@ struct torrent::peer {
     int strikes = 0;
     std::vector<piece_index> suggested;
     std::optional<time_point> pex_accepted_at;
+    std::vector<endpoint> pex_sent;  // what our PEX messages have told it we are connected to
 };
 
 namespace {
@@ -46,6 +47,8 @@ const bitfield& empty_bitfield() {
 constexpr std::size_t suggested_max = 16;
 constexpr std::size_t metadata_requests_per_peer_max = 2;
 constexpr duration pex_min_interval = std::chrono::seconds(30);
+constexpr duration pex_send_interval = std::chrono::seconds(60);
+constexpr std::size_t pex_peers_max = 50;  // of each, added and dropped, per message (BEP 11)
 
 }  // namespace
 
@@ -60,6 +63,7 @@ torrent::torrent(const metainfo& meta, const id160& peer_id, const torrent_confi
       upload_limit_(config.upload_rate_max, std::max<std::int64_t>(config.upload_rate_max, block_size)),
       next_tick_(now),
       next_choke_(now),
+      next_pex_(now + std::chrono::seconds(60)),
       now_(now) {
     init_metadata(now, meta);
     if (have && have->size() == meta.piece_count()) {
@@ -86,6 +90,7 @@ torrent::torrent(const sha1_hash& info_hash, const id160& peer_id, const torrent
       upload_limit_(config.upload_rate_max, std::max<std::int64_t>(config.upload_rate_max, block_size)),
       next_tick_(now),
       next_choke_(now),
+      next_pex_(now + std::chrono::seconds(60)),
       now_(now) {}
 
 torrent::~torrent() = default;
@@ -461,7 +466,7 @@ void torrent::handle_event(time_point now, peer& p, const peer_event& e) {
     if (auto* m = std::get_if<peer_events::extension_message>(&e)) {
         if (m->local_id == local_ut_metadata_id) {
             handle_metadata_message(now, p, m->payload);
-        } else if (m->local_id == local_ut_pex_id) {
+        } else if (m->local_id == local_ut_pex_id && !(meta_ && meta_->is_private)) {
             // BEP 11: at most one message a minute; take one every 30 s to stay lenient.
             if (p.pex_accepted_at && now - *p.pex_accepted_at < pex_min_interval) {
                 return;
@@ -485,7 +490,10 @@ void torrent::on_peer_ready(time_point now, peer& p) {
     p.conn.send_pieces(now, have());
     if (p.conn.extension_protocol()) {
         wire::extension_handshake ext;
-        ext.messages = {{"ut_metadata", local_ut_metadata_id}, {"ut_pex", local_ut_pex_id}};
+        ext.messages = {{"ut_metadata", local_ut_metadata_id}};
+        if (!(meta_ && meta_->is_private)) {
+            ext.messages.emplace("ut_pex", local_ut_pex_id);
+        }
         if (meta_) {
             ext.metadata_size = static_cast<std::int64_t>(meta_->info_bytes.size());
         }
@@ -854,6 +862,10 @@ void torrent::on_timer(time_point now) {
     if (now >= next_choke_ && !checking_) {
         run_choker(now);
     }
+    if (now >= next_pex_) {
+        send_pex(now);
+        next_pex_ = now + pex_send_interval;
+    }
     connect_more(now);
     std::vector<connection_id> ids;
     for (const auto& [id, p] : peers_) {
@@ -866,6 +878,70 @@ void torrent::on_timer(time_point now) {
             }
             process_peer(now, *it->second);
         }
+    }
+}
+
+// ---------------------------------------------------------------- peer exchange (BEP 11)
+
+void torrent::send_pex(time_point now) {
+    if (meta_ && meta_->is_private) {
+        return;  // BEP 27: private torrents get peers from their tracker only
+    }
+    // Where each connected peer can be reached: the address we dialled, or the address it came
+    // from with the port its extension handshake gave.
+    std::vector<wire::pex_peer> connected;
+    for (const auto& [id, p] : peers_) {
+        if (!p->conn.handshake_done()) {
+            continue;
+        }
+        endpoint at = p->conn.remote();
+        std::uint8_t flags = p->conn.is_seed() ? wire::pex_flag::seed : 0;
+        if (p->conn.dir() == direction::outgoing) {
+            flags |= wire::pex_flag::reachable;
+        } else if (const auto port = p->conn.their_extensions().listen_port) {
+            at.port = *port;
+        } else {
+            continue;
+        }
+        connected.push_back(wire::pex_peer{at, flags});
+    }
+    for (auto& [id, p] : peers_) {
+        if (!p->conn.handshake_done() || p->conn.their_extensions().id_of("ut_pex") == 0) {
+            continue;
+        }
+        wire::pex_message m;
+        std::vector<endpoint> now_listed;
+        for (const wire::pex_peer& c : connected) {
+            if (c.address == p->conn.remote() ||
+                (p->conn.their_extensions().listen_port &&
+                 c.address == endpoint{p->conn.remote().address, *p->conn.their_extensions().listen_port})) {
+                continue;  // not itself
+            }
+            now_listed.push_back(c.address);
+            const bool known =
+                std::find(p->pex_sent.begin(), p->pex_sent.end(), c.address) != p->pex_sent.end();
+            if (!known && m.added.size() < pex_peers_max) {
+                m.added.push_back(c);
+            }
+        }
+        for (const endpoint& e : p->pex_sent) {
+            if (std::find(now_listed.begin(), now_listed.end(), e) == now_listed.end() &&
+                m.dropped.size() < pex_peers_max) {
+                m.dropped.push_back(e);
+            }
+        }
+        if (m.added.empty() && m.dropped.empty()) {
+            continue;
+        }
+        // What was sent is what the peer now knows; what did not fit goes next time.
+        for (const endpoint& e : m.dropped) {
+            p->pex_sent.erase(std::find(p->pex_sent.begin(), p->pex_sent.end(), e));
+        }
+        for (const wire::pex_peer& a : m.added) {
+            p->pex_sent.push_back(a.address);
+        }
+        p->conn.send_extension(now, "ut_pex", wire::encode_pex(m));
+        flush(*p);
     }
 }
 

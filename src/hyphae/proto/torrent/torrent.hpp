@@ -232,6 +232,7 @@ private:
     std::uint64_t new_job(disk_job job);
 
     // BEP 9 metadata
+    void send_pex(time_point now);
     void handle_metadata_message(time_point now, peer& p, byte_view payload);
     void request_metadata(time_point now, peer& p);
     void on_metadata_complete(time_point now);
@@ -276,6 +277,7 @@ private:
     std::deque<torrent_event> events_;
     time_point next_tick_;
     time_point next_choke_;
+    time_point next_pex_;
     time_point now_;
     torrent_stats totals_;
     rate_meter download_rate_;

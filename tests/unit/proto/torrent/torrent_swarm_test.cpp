@@ -292,5 +292,45 @@ TEST(torrent_swarm, a_peer_that_disappears_mid_transfer_is_replaced) {
     EXPECT_EQ(s.net.storage(leech).content(), c.bytes);
 }
 
+TEST(torrent_swarm, leechers_that_only_know_the_seed_find_each_other_through_pex) {
+    const content c = make_content(6'000'000, 65536, 10);
+    swarm s(c);
+    s.options.upload_bytes_per_second = 100'000;  // slow enough that PEX (every 60 s) matters
+    s.seed(1);
+    const std::size_t a = s.leecher(2);
+    const std::size_t b = s.leecher(3);
+    s.connect(a, 1);
+    s.connect(b, 1);
+    const auto knows = [&](std::size_t node, int other) {
+        for (const auto& e : s.net.events(node)) {
+            if (auto* pc = std::get_if<torrent_events::peer_connected>(&e);
+                pc && pc->remote.address == address(other).address) {
+                return true;
+            }
+        }
+        return false;
+    };
+    ASSERT_TRUE(s.net.run_until([&] { return knows(a, 3) || knows(b, 2); }, std::chrono::seconds(180)))
+        << describe(s.net.events(a));
+}
+
+TEST(torrent_swarm, private_torrents_send_no_pex) {
+    content c = make_content(6'000'000, 65536, 10);
+    c.meta.is_private = true;
+    swarm s(c);
+    s.options.upload_bytes_per_second = 100'000;
+    s.seed(1);
+    const std::size_t a = s.leecher(2);
+    const std::size_t b = s.leecher(3);
+    s.connect(a, 1);
+    s.connect(b, 1);
+    s.net.run_until([] { return false; }, std::chrono::seconds(150));
+    for (const auto& e : s.net.events(a)) {
+        if (auto* pc = std::get_if<torrent_events::peer_connected>(&e)) {
+            EXPECT_EQ(pc->remote.address, address(1).address) << "only the seed, as no PEX names others";
+        }
+    }
+}
+
 }  // namespace
 }  // namespace hyphae
