@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <random>
+#include <tuple>
 
 #include "commands.hpp"
 #include "human_units.hpp"
@@ -81,6 +82,20 @@ public:
         node_config config;
         config.peer_id = make_peer_id(random);
         config.torrent.client_name = "Hyphae " HYPHAE_VERSION;
+        config.torrent.connections_max = options_.connections_max;
+        for (auto [text, limit, name] :
+             {std::tuple{&options_.upload_limit, &config.torrent.upload_rate_max, "--upload-limit"},
+              std::tuple{&options_.download_limit, &config.torrent.download_rate_max, "--download-limit"}}) {
+            if (text->empty()) {
+                continue;
+            }
+            const auto bytes = parse_size(*text);
+            if (!bytes || *bytes <= 0) {
+                fmt::print(stderr, "hyphae: {} '{}' is not a rate in bytes/s (e.g. 500K, 2M)\n", name, *text);
+                return exit_usage;
+            }
+            *limit = *bytes;
+        }
         node_ = std::make_unique<node>(config, random(), runtime_now());
 
         runtime_config rc;

@@ -17,7 +17,10 @@ struct transfer_options {
     double seed_ratio = 0;  // get: keep seeding until uploaded >= ratio x size
     bool seed = false;      // seed: verify what is on disk, serve until stopped
     unsigned disk_threads = 2;
-    bool verbose = false;    // a line for every peer connected and disconnected, with the reason
+    bool verbose = false;
+    std::string upload_limit;  // bytes/s ("500K", "2M"); empty: unlimited
+    std::string download_limit;
+    std::size_t connections_max = 50;  // a line for every peer connected and disconnected, with the reason
 };
 
 int run_transfer(const transfer_options& options);

@@ -15,7 +15,14 @@ command add_get_command(CLI::App& parent) {
     app->add_option("--port", options->port, "TCP port to listen on (default 6881, or any free one)")
         ->check(CLI::Range(0, 65535));
     app->add_option("--bind", options->bind, "Address to listen on (default 0.0.0.0)");
-    app->add_flag("-v,--verbose", options->verbose, "Print peers and trackers as they come and go, with reasons");
+    app->add_option("--upload-limit", options->upload_limit,
+                    "Upload rate limit in bytes/s (500K, 2M); default none");
+    app->add_option("--download-limit", options->download_limit,
+                    "Download rate limit in bytes/s; default none");
+    app->add_option("--max-connections", options->connections_max, "Peer connections at most (default 50)")
+        ->check(CLI::Range(1, 10000));
+    app->add_flag("-v,--verbose", options->verbose,
+                  "Print peers and trackers as they come and go, with reasons");
     app->add_option("--seed-ratio", options->seed_ratio, "Keep seeding until uploaded = R x size (default 0)")
         ->check(CLI::NonNegativeNumber);
     return {app, [options] {
@@ -34,7 +41,14 @@ command add_seed_command(CLI::App& parent) {
     app->add_option("--port", options->port, "TCP port to listen on (default 6881, or any free one)")
         ->check(CLI::Range(0, 65535));
     app->add_option("--bind", options->bind, "Address to listen on (default 0.0.0.0)");
-    app->add_flag("-v,--verbose", options->verbose, "Print peers and trackers as they come and go, with reasons");
+    app->add_option("--upload-limit", options->upload_limit,
+                    "Upload rate limit in bytes/s (500K, 2M); default none");
+    app->add_option("--download-limit", options->download_limit,
+                    "Download rate limit in bytes/s; default none");
+    app->add_option("--max-connections", options->connections_max, "Peer connections at most (default 50)")
+        ->check(CLI::Range(1, 10000));
+    app->add_flag("-v,--verbose", options->verbose,
+                  "Print peers and trackers as they come and go, with reasons");
     return {app, [options] {
                 return run_transfer(*options);
             }};

@@ -120,7 +120,7 @@ void node::add_peers(time_point now, torrent_handle t, const std::vector<endpoin
     drain(now, t);
 }
 
-void node::drain_transmit(torrent_handle t, transmit tx) {
+void node::drain_transmit(time_point now, torrent_handle t, transmit tx) {
     torrent_slot& slot = torrents_[t];
     node_transmit out;
     out.what = tx.what;
@@ -128,6 +128,11 @@ void node::drain_transmit(torrent_handle t, transmit tx) {
     out.data = std::move(tx.data);
     out.reason = std::move(tx.reason);
     if (tx.what == transmit::kind::connect) {
+        if (routes_.size() + pending_.size() >= config_.connections_max) {
+            // Over the node's limit: the dial fails at once, and the torrent tries later.
+            slot.core->on_closed(now, tx.conn, "too many connections in all");
+            return;
+        }
         out.socket = next_socket_++;
         slot.sockets[tx.conn] = out.socket;
         routes_[out.socket] = route{t, tx.conn};
@@ -148,7 +153,7 @@ void node::drain_transmit(torrent_handle t, transmit tx) {
 void node::drain(time_point now, torrent_handle t) {
     torrent_slot& slot = torrents_[t];
     while (auto tx = slot.core->poll_transmit()) {
-        drain_transmit(t, std::move(*tx));
+        drain_transmit(now, t, std::move(*tx));
     }
     while (auto job = slot.core->poll_disk_job()) {
         disk_jobs_.push_back(node_disk_job{t, std::move(*job)});
@@ -169,7 +174,7 @@ void node::drain(time_point now, torrent_handle t) {
     drain_tracker(now, t);
     // Peers a tracker just gave are dialled now.
     while (auto tx = slot.core->poll_transmit()) {
-        drain_transmit(t, std::move(*tx));
+        drain_transmit(now, t, std::move(*tx));
     }
 }
 
@@ -182,7 +187,8 @@ void node::close_socket(socket_id s, std::string reason) {
 }
 
 std::optional<socket_id> node::on_incoming(time_point now, const endpoint& remote) {
-    if (pending_.size() >= config_.pending_incoming_max) {
+    if (pending_.size() >= config_.pending_incoming_max ||
+        routes_.size() + pending_.size() >= config_.connections_max) {
         return std::nullopt;
     }
     const socket_id s = next_socket_++;

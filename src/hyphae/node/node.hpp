@@ -42,6 +42,7 @@ struct node_config {
     torrent_config torrent{};
     tracker_client_config tracker{};
     std::size_t pending_incoming_max = 64;  // accepted sockets whose handshake has not come yet
+    std::size_t connections_max = 500;      // peer sockets in all, across torrents
     duration pending_incoming_timeout = std::chrono::seconds(10);
 };
 
@@ -137,7 +138,7 @@ private:
     };
 
     void drain(time_point now, torrent_handle t);
-    void drain_transmit(torrent_handle t, transmit tx);
+    void drain_transmit(time_point now, torrent_handle t, transmit tx);
     void drain_tracker(time_point now, torrent_handle t);
     tracker_stats stats_for(time_point now, const torrent& core) const;
     void close_socket(socket_id s, std::string reason);
@@ -152,7 +153,8 @@ private:
     std::deque<node_disk_job> disk_jobs_;
     std::deque<node_tracker_request> tracker_requests_;
     std::unordered_map<std::uint64_t, tracker_route> tracker_routes_;
-    std::map<std::pair<torrent_handle, std::uint64_t>, std::uint64_t> tracker_ids_;  // (torrent, local) -> node id
+    std::map<std::pair<torrent_handle, std::uint64_t>, std::uint64_t>
+        tracker_ids_;  // (torrent, local) -> node id
     std::uint64_t next_tracker_id_ = 1;
     std::deque<node_event> events_;
 };

@@ -541,8 +541,17 @@ void torrent::fill_requests(time_point now, peer& p) {
     }
     std::size_t want = depth - outstanding;
     if (config_.download_rate_max > 0) {
-        const std::int64_t granted = download_limit_.grant(now, static_cast<std::int64_t>(want) * block_size);
-        want = static_cast<std::size_t>(granted / block_size);
+        // Whole blocks only: a partial grant would spend tokens on nothing.
+        std::size_t allowed = 0;
+        while (allowed < want) {
+            const auto at = download_limit_.when_available(now, block_size);
+            if (!at || *at > now) {
+                break;
+            }
+            download_limit_.grant(now, block_size);
+            ++allowed;
+        }
+        want = allowed;
         if (want == 0) {
             return;
         }
@@ -783,8 +792,12 @@ void torrent::serve(time_point now, peer& p) {
             p.conn.reject(now, b);
             continue;
         }
-        if (config_.upload_rate_max > 0 && upload_limit_.grant(now, b.length) < b.length) {
-            return;  // the next tick tries again
+        if (config_.upload_rate_max > 0) {
+            const auto at = upload_limit_.when_available(now, b.length);
+            if (!at || *at > now) {
+                return;  // the next tick tries again
+            }
+            upload_limit_.grant(now, b.length);
         }
         queue.pop_front();
         disk_job job;

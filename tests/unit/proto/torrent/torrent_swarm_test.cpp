@@ -332,5 +332,27 @@ TEST(torrent_swarm, private_torrents_send_no_pex) {
     }
 }
 
+TEST(torrent_swarm, download_and_upload_limits_hold) {
+    const content c = make_content(1'000'000, 32768, 12);
+    for (const bool limit_upload : {false, true}) {
+        test::swarm_harness net(3);
+        torrent_config seed_config = config_for(1);
+        torrent_config leech_config = config_for(2);
+        (limit_upload ? seed_config.upload_rate_max : leech_config.download_rate_max) = 100'000;
+        net.add(std::make_unique<torrent>(c.meta, peer_id(1), seed_config, 1, net.now(),
+                                          bitfield(c.meta.piece_count(), true), false),
+                std::make_unique<test::memory_storage>(c.meta, c.bytes), address(1));
+        const std::size_t leech = net.add(
+            std::make_unique<torrent>(c.meta, peer_id(2), leech_config, 2, net.now(), std::nullopt, false),
+            std::make_unique<test::memory_storage>(c.meta, std::string(c.bytes.size(), '\0')), address(2));
+        net.core(leech).add_peers(net.now(), {address(1)}, peer_source::manual);
+        ASSERT_TRUE(net.run_until([&] { return net.core(leech).complete(); }, std::chrono::seconds(60)));
+        const double seconds = std::chrono::duration<double>(net.now().time_since_epoch()).count();
+        // 1 MB at 100 kB/s, less the first burst of 100 kB: at least 8.5 s, and not much more than 10 s.
+        EXPECT_GE(seconds, 8.5) << (limit_upload ? "upload" : "download");
+        EXPECT_LE(seconds, 12.0) << (limit_upload ? "upload" : "download");
+    }
+}
+
 }  // namespace
 }  // namespace hyphae
