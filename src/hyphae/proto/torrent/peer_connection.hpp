@@ -51,7 +51,9 @@ struct torrent_shape {
 struct peer_connection_config {
     std::size_t incoming_requests_max = 500;  // their requests we queue (advertised as reqq)
     std::size_t outgoing_requests_max = 500;  // ours in flight, whatever their reqq says
-    std::size_t cancelled_remembered_max = 64;
+    // Blocks we cancelled (or a choke dropped) that may still arrive: a whole pipeline's worth,
+    // or endgame cancels would make honest late blocks look unrequested.
+    std::size_t cancelled_remembered_max = 2048;
     duration handshake_timeout = std::chrono::seconds(20);
     duration keepalive_interval = std::chrono::seconds(90);
     duration idle_timeout = std::chrono::seconds(180);

@@ -166,6 +166,36 @@ TEST(peer_connection, accepts_requested_blocks_and_tolerates_cancelled_ones) {
     EXPECT_EQ(p.c.downloaded(), 2 * 16384);
 }
 
+TEST(peer_connection, blocks_cancelled_by_the_hundred_in_endgame_are_still_tolerated) {
+    // Found by bench/transfer.sh: with 4 leechers, endgame cancels ran past a memory of 64 and
+    // honest late blocks closed the connection as "never requested".
+    const torrent_shape big{400, 16 * 16384, 400LL * 16 * 16384};
+    peer_connection c(1, *endpoint::parse("127.0.0.1:1"), direction::incoming, make_handshake(1), big, {},
+                      at(0));
+    c.on_bytes(at(0), as_bytes(wire::encode_handshake(make_handshake(2))));
+    drain(c);
+    std::vector<block_request> blocks;
+    for (std::uint32_t piece = 0; piece < 20; ++piece) {
+        for (std::uint32_t b = 0; b < 15; ++b) {
+            blocks.push_back({piece, b * 16384, 16384});
+        }
+    }
+    for (const auto& b : blocks) {
+        c.request(at(1), b);
+    }
+    for (const auto& b : blocks) {
+        c.cancel(at(1), b);
+    }
+    const std::string data(16384, 'x');
+    std::string late;
+    for (const auto& b : blocks) {
+        late += msg(wire::piece_msg{b.piece, b.begin, as_bytes(data)});
+    }
+    c.on_bytes(at(2), as_bytes(late));
+    EXPECT_EQ(closed_reason(drain(c)), "");
+    EXPECT_TRUE(c.is_open());
+}
+
 TEST(peer_connection, a_choke_drops_requests_without_the_fast_extension_only) {
     connected plain(false);
     plain.c.request(at(1), {1, 0, 16384});
