@@ -134,6 +134,30 @@ result<std::shared_ptr<file_storage::handle>> file_storage::file(std::size_t ind
     return h;
 }
 
+std::shared_ptr<file_storage::piece_progress> file_storage::progress_of(piece_index piece, bool create) {
+    std::lock_guard lock(mutex_);
+    auto it = progress_.find(piece);
+    if (it != progress_.end()) {
+        return it->second;
+    }
+    if (!create) {
+        return nullptr;
+    }
+    return progress_.emplace(piece, std::make_shared<piece_progress>()).first->second;
+}
+
+void file_storage::hash_in_order(piece_index piece, std::uint32_t begin, byte_view data) {
+    auto progress = progress_of(piece, begin == 0);
+    if (!progress) {
+        return;
+    }
+    std::lock_guard lock(progress->mutex);
+    if (progress->hashed == begin) {
+        progress->hasher.update(data);
+        progress->hashed += static_cast<std::uint32_t>(data.size());
+    }
+}
+
 result<void> file_storage::write(piece_index piece, std::uint32_t begin, byte_view data) {
     const std::int64_t offset = static_cast<std::int64_t>(piece) * meta_.piece_length + begin;
     result<void> outcome;
@@ -163,6 +187,9 @@ result<void> file_storage::write(piece_index piece, std::uint32_t begin, byte_vi
         std::lock_guard lock(mutex_);
         dirty_[s.file] = true;
     });
+    if (outcome) {
+        hash_in_order(piece, begin, data);
+    }
     return outcome;
 }
 
@@ -206,11 +233,31 @@ result<std::vector<std::uint8_t>> file_storage::read(piece_index piece, std::uin
 }
 
 result<sha1_hash> file_storage::hash_piece(piece_index piece) {
-    auto bytes = read(piece, 0, static_cast<std::uint32_t>(meta_.piece_size(piece)));
-    if (!bytes) {
-        return tl::unexpected(bytes.error());
+    const auto size = static_cast<std::uint32_t>(meta_.piece_size(piece));
+    std::shared_ptr<piece_progress> progress;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = progress_.find(piece); it != progress_.end()) {
+            progress = std::move(it->second);
+            progress_.erase(it);  // a piece that fails starts again from its first block
+        }
     }
-    return sha1(*bytes);
+    if (!progress) {
+        auto bytes = read(piece, 0, size);
+        if (!bytes) {
+            return tl::unexpected(bytes.error());
+        }
+        return sha1(*bytes);
+    }
+    std::lock_guard lock(progress->mutex);
+    if (progress->hashed < size) {
+        auto rest = read(piece, progress->hashed, size - progress->hashed);
+        if (!rest) {
+            return tl::unexpected(rest.error());
+        }
+        progress->hasher.update(*rest);
+    }
+    return progress->hasher.finish();
 }
 
 result<void> file_storage::sync() {

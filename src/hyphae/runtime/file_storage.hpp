@@ -37,6 +37,8 @@ public:
 
     result<void> write(piece_index piece, std::uint32_t begin, byte_view data);
     result<std::vector<std::uint8_t>> read(piece_index piece, std::uint32_t begin, std::uint32_t length);
+    // Blocks written in order from a piece's start are hashed as they are written, from memory;
+    // hash_piece() then reads back only what came out of order, if anything.
     result<sha1_hash> hash_piece(piece_index piece);
     // fsync every file written since the last sync (before resume data claims pieces are on disk).
     result<void> sync();
@@ -46,6 +48,13 @@ public:
 
 private:
     struct handle;
+    struct piece_progress {
+        std::mutex mutex;
+        sha1_hasher hasher;
+        std::uint32_t hashed = 0;  // bytes from the piece's start fed to `hasher`
+    };
+    std::shared_ptr<piece_progress> progress_of(piece_index piece, bool create);
+    void hash_in_order(piece_index piece, std::uint32_t begin, byte_view data);
     file_storage(const metainfo& meta, std::string folder, int folder_fd, storage_config config);
     result<std::shared_ptr<handle>> file(std::size_t index, bool for_write);
 
@@ -58,6 +67,7 @@ private:
     std::unordered_map<std::size_t, std::shared_ptr<handle>> open_;
     std::list<std::size_t> recent_;  // least recently used first
     std::vector<bool> dirty_;
+    std::unordered_map<piece_index, std::shared_ptr<piece_progress>> progress_;  // pieces being written
 };
 
 }  // namespace hyphae

@@ -97,6 +97,47 @@ TEST(file_storage, never_writes_through_a_planted_link) {
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "elsewhere/b.bin"));
 }
 
+TEST(file_storage, hashes_pieces_right_whatever_order_blocks_are_written_in) {
+    test::temp_dir dir;
+    const std::int64_t piece = 4 * 16384;
+    const std::string info_pieces(20 * 4, 'x');
+    const std::string file = bencode(bdict{
+        {"info",
+         bdict{
+             {"length", 4 * piece - 100}, {"name", "f"}, {"piece length", piece}, {"pieces", info_pieces}}}});
+    const metainfo meta = *parse_metainfo(as_bytes(file));
+    auto storage = file_storage::open(meta, dir / "save", true);
+    ASSERT_TRUE(storage);
+    const std::string all = test::pseudo_random_bytes(static_cast<std::size_t>(meta.total_size), 9);
+    const auto block = [&](piece_index p, std::uint32_t b) {
+        const std::size_t start = static_cast<std::size_t>(p * piece) + b * 16384u;
+        return as_bytes(
+            std::string_view(all).substr(start, std::min<std::size_t>(16384, all.size() - start)));
+    };
+    const auto expected = [&](piece_index p) {
+        return sha1(as_bytes(std::string_view(all).substr(static_cast<std::size_t>(p * piece),
+                                                          static_cast<std::size_t>(meta.piece_size(p)))));
+    };
+    const std::vector<std::vector<std::uint32_t>> orders = {
+        {0, 1, 2, 3}, {3, 2, 1, 0}, {0, 2, 1, 3}, {1, 0, 3, 2}};
+    for (piece_index p = 0; p < 4; ++p) {
+        for (std::uint32_t b : orders[p]) {
+            ASSERT_TRUE((*storage)->write(p, b * 16384, block(p, b)));
+        }
+        auto hash = (*storage)->hash_piece(p);
+        ASSERT_TRUE(hash);
+        EXPECT_EQ(*hash, expected(p)) << "piece " << p;
+    }
+    // A piece written again after a failure is hashed from its new bytes.
+    const std::string wrong(16384, 'w');
+    ASSERT_TRUE((*storage)->write(0, 0, as_bytes(wrong)));
+    EXPECT_NE(*(*storage)->hash_piece(0), expected(0));
+    for (std::uint32_t b = 0; b < 4; ++b) {
+        ASSERT_TRUE((*storage)->write(0, b * 16384, block(0, b)));
+    }
+    EXPECT_EQ(*(*storage)->hash_piece(0), expected(0));
+}
+
 TEST(disk_pool, runs_everything_submitted_before_it_is_destroyed) {
     std::atomic<int> done{0};
     {

@@ -109,59 +109,97 @@ void peer_connection::queue(const wire::message& msg) {
     wire::append(send_, msg);
 }
 
+std::size_t peer_connection::message_length_max() const {
+    const std::size_t bitfield_bytes = shape_.known() ? (shape_.piece_count + 7) / 8 : early_pieces_bytes_max;
+    return std::max({std::size_t{1 + 8 + block_size}, 1 + bitfield_bytes, extended_length_max});
+}
+
+// Frames are parsed where they lie, in the caller's bytes; only one that straddles two calls is
+// copied, into `assembled_`, and only the bytes it needs. Views in events stay valid until the
+// next call: they point into the caller's bytes or into `assembled_`.
 void peer_connection::on_bytes(time_point now, byte_view bytes) {
     if (closed_) {
         return;
     }
     last_received_ = now;
-    // Drop what earlier calls consumed before appending, so views handed out stay valid until now.
-    if (receive_start_ > 0) {
-        receive_.erase(receive_.begin(), receive_.begin() + static_cast<std::ptrdiff_t>(receive_start_));
-        receive_start_ = 0;
-    }
-    receive_.insert(receive_.end(), bytes.begin(), bytes.end());
-    while (!closed_) {
-        const byte_view pending(receive_.data() + receive_start_, receive_.size() - receive_start_);
-        if (!theirs_) {
-            if (pending.size() < wire::handshake_size) {
+    assembled_.swap(partial_);
+    partial_.clear();
+    byte_view rest = bytes;
+    if (!assembled_.empty()) {
+        const auto top_up = [&](std::size_t size) {
+            const std::size_t take = std::min(size - std::min(size, assembled_.size()), rest.size());
+            assembled_.insert(assembled_.end(), rest.begin(),
+                              rest.begin() + static_cast<std::ptrdiff_t>(take));
+            rest = rest.subspan(take);
+            return assembled_.size() >= size;
+        };
+        std::size_t frame = wire::handshake_size;
+        if (theirs_) {
+            if (!top_up(4)) {
+                partial_.swap(assembled_);
                 return;
             }
-            auto h = wire::decode_handshake(pending);
-            if (!h) {
-                fail(h.error().message());
+            const std::size_t length = std::size_t{assembled_[0]} << 24 | std::size_t{assembled_[1]} << 16 |
+                                       std::size_t{assembled_[2]} << 8 | assembled_[3];
+            if (length > message_length_max()) {
+                consume_frame(now, byte_view(assembled_.data(), assembled_.size()));  // reports the error
                 return;
             }
-            if (h->info_hash != ours_.info_hash) {
-                fail("handshake for another torrent (" + h->info_hash.to_hex() + ")");
-                return;
-            }
-            if (h->peer_id == ours_.peer_id) {
-                fail("connected to ourselves");
-                return;
-            }
-            theirs_ = *h;
-            receive_start_ += wire::handshake_size;
-            if (dir_ == direction::incoming) {
-                send_ += wire::encode_handshake(ours_);
-            }
-            events_.push_back(peer_events::handshake_received{h->peer_id});
-            continue;
+            frame = 4 + length;
         }
-        const std::size_t bitfield_bytes =
-            shape_.known() ? (shape_.piece_count + 7) / 8 : early_pieces_bytes_max;
-        const std::size_t length_max =
-            std::max({std::size_t{1 + 8 + block_size}, 1 + bitfield_bytes, extended_length_max});
-        auto decoded = wire::decode_message(pending, length_max);
-        if (!decoded) {
-            fail(decoded.error().message());
+        if (!top_up(frame)) {
+            partial_.swap(assembled_);
             return;
         }
-        if (!*decoded) {
-            return;
-        }
-        receive_start_ += (*decoded)->consumed;
-        handle(now, (*decoded)->msg);
+        consume_frame(now, byte_view(assembled_.data(), assembled_.size()));
     }
+    while (!closed_ && !rest.empty()) {
+        const std::size_t used = consume_frame(now, rest);
+        if (used == 0) {
+            break;
+        }
+        rest = rest.subspan(used);
+    }
+    if (!closed_ && !rest.empty()) {
+        partial_.assign(rest.begin(), rest.end());
+    }
+}
+
+std::size_t peer_connection::consume_frame(time_point now, byte_view pending) {
+    if (!theirs_) {
+        if (pending.size() < wire::handshake_size) {
+            return 0;
+        }
+        auto h = wire::decode_handshake(pending);
+        if (!h) {
+            fail(h.error().message());
+            return 0;
+        }
+        if (h->info_hash != ours_.info_hash) {
+            fail("handshake for another torrent (" + h->info_hash.to_hex() + ")");
+            return 0;
+        }
+        if (h->peer_id == ours_.peer_id) {
+            fail("connected to ourselves");
+            return 0;
+        }
+        theirs_ = *h;
+        if (dir_ == direction::incoming) {
+            send_ += wire::encode_handshake(ours_);
+        }
+        events_.push_back(peer_events::handshake_received{h->peer_id});
+        return wire::handshake_size;
+    }
+    auto decoded = wire::decode_message(pending, message_length_max());
+    if (!decoded) {
+        fail(decoded.error().message());
+        return 0;
+    }
+    if (!*decoded) {
+        return 0;
+    }
+    handle(now, (*decoded)->msg);
+    return (*decoded)->consumed;
 }
 
 bool peer_connection::valid_block(const block_request& b) const {

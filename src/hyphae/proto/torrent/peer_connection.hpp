@@ -184,6 +184,9 @@ public:
     std::optional<time_point> next_timer() const;
 
 private:
+    // Parses one frame (the handshake, or a message) from the front; 0 when incomplete or closed.
+    std::size_t consume_frame(time_point now, byte_view pending);
+    std::size_t message_length_max() const;
     void handle(time_point now, const wire::message& msg);
     void handle_extended(time_point now, const wire::extended_msg& m);
     bool valid_block(const block_request& b) const;
@@ -215,8 +218,8 @@ private:
     std::vector<piece_index> allowed_fast_in_;
     std::vector<piece_index> allowed_fast_out_;
 
-    std::vector<std::uint8_t> receive_;
-    std::size_t receive_start_ = 0;
+    std::vector<std::uint8_t> partial_;    // the start of a frame the next call completes
+    std::vector<std::uint8_t> assembled_;  // that frame, completed (views into it live one call)
     std::string send_;
     std::deque<peer_event> events_;
 

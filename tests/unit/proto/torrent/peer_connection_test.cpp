@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hyphae/core/rng.hpp"
+
 namespace hyphae {
 namespace {
 
@@ -20,6 +22,10 @@ wire::handshake make_handshake(std::uint8_t who, bool fast = true) {
 
 time_point at(int s) {
     return time_point(seconds(s));
+}
+
+std::string test_block(std::uint32_t n) {
+    return std::string(16384, static_cast<char>('a' + n));
 }
 
 std::string msg(const wire::message& m) {
@@ -303,6 +309,70 @@ TEST(peer_connection, extension_messages_reach_the_torrent_by_local_id) {
     auto events = drain(p.c);
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(as_chars(std::get<peer_events::extension_message>(events[0]).payload), "abc");
+}
+
+// Events as text, block contents included, to compare runs that split the bytes differently.
+std::string transcript(peer_connection& c) {
+    std::string out;
+    while (auto e = c.poll_event()) {
+        out += std::to_string(e->index());
+        if (auto* b = std::get_if<peer_events::block_received>(&*e)) {
+            out += ":" + std::to_string(b->block.piece) + "/" + std::to_string(b->block.begin) + "/" +
+                   std::string(as_chars(b->data));
+        } else if (auto* x = std::get_if<peer_events::extension_message>(&*e)) {
+            out += ":" + std::string(as_chars(x->payload));
+        }
+        out += ";";
+    }
+    return out;
+}
+
+TEST(peer_connection, the_same_stream_split_anywhere_gives_the_same_events) {
+    std::string stream = wire::encode_handshake(make_handshake(2));
+    bitfield theirs(10);
+    theirs.set(4);
+    stream += msg(wire::bitfield_msg{theirs.wire()}) + msg(wire::unchoke_msg{});
+    std::vector<block_request> requested;
+    for (std::uint32_t b = 0; b < 6; ++b) {
+        const block_request r{b % 3, (b / 3) * 16384, 16384};
+        requested.push_back(r);
+        stream += msg(wire::piece_msg{r.piece, r.begin, as_bytes(test_block(b))});
+        stream += msg(wire::have_msg{b});
+    }
+    stream += msg(wire::extended_msg{local_ut_pex_id, as_bytes(std::string("pex payload"))});
+
+    const auto run = [&](const std::vector<std::size_t>& cuts) {
+        peer_connection c(1, *endpoint::parse("127.0.0.1:1"), direction::incoming, make_handshake(1), shape,
+                          {}, at(0));
+        for (const auto& r : requested) {
+            c.request(at(0), r);
+        }
+        std::string events;
+        std::size_t at_byte = 0;
+        for (std::size_t cut : cuts) {
+            c.on_bytes(at(1), as_bytes(std::string_view(stream).substr(at_byte, cut - at_byte)));
+            events += transcript(c);  // views are only valid until the next call
+            at_byte = cut;
+        }
+        EXPECT_TRUE(c.is_open());
+        return events;
+    };
+    const std::string whole = run({stream.size()});
+    std::vector<std::size_t> every_byte;
+    for (std::size_t i = 1; i <= stream.size(); ++i) {
+        every_byte.push_back(i);
+    }
+    EXPECT_EQ(run(every_byte), whole);
+    rng random(5);
+    for (int round = 0; round < 50; ++round) {
+        std::vector<std::size_t> cuts;
+        for (std::size_t at_byte = 0; at_byte < stream.size();) {
+            at_byte = std::min(stream.size(), at_byte + 1 + random.uniform(40000));
+            cuts.push_back(at_byte);
+        }
+        EXPECT_EQ(run(cuts), whole) << "round " << round;
+    }
+    EXPECT_NE(whole.find(test_block(5)), std::string::npos);
 }
 
 TEST(rate_meter, averages_over_a_five_second_window) {
