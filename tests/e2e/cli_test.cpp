@@ -162,17 +162,23 @@ TEST(cli, info_lists_the_first_files_unless_asked_for_all) {
     EXPECT_NE(all.out.find("many/f124"), std::string::npos);
 }
 
-TEST(cli, demo_makes_a_tree_creates_a_torrent_and_reads_it_back) {
+TEST(cli, demo_runs_a_seeder_and_leechers_that_end_with_identical_copies) {
     test::temp_dir dir;
-    auto r = hyphae({"demo", "--dir", dir.path().string(), "--size", "4M"});
+    auto r = hyphae(
+        {"demo", "--dir", dir.path().string(), "--size", "6M", "--leechers", "3", "--seed-rate", "2M"});
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-    EXPECT_NE(r.out.find("[3/3]"), std::string::npos);
-    EXPECT_NE(r.out.find("files:       7"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("kept"), std::string::npos);
-    const std::string torrent = test::read_file(dir / "sample.torrent");
-    auto doc = bdecode(as_bytes(torrent));
-    ASSERT_TRUE(doc);
-    EXPECT_NE(r.out.find(sha1(doc->root().find("info").raw()).to_hex()), std::string::npos);
+    for (const char* part : {"[1/4]", "[2/4]", "[3/4] 1 seeder", "3 leechers", "[4/4] summary",
+                             "copies identical to the original: yes", "kept"}) {
+        EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
+    }
+    // The seeder's upload was capped: the leechers must have traded with each other.
+    const std::size_t at = r.out.find("the leechers sent each other ");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_EQ(r.out.find("the leechers sent each other 0 B"), std::string::npos) << r.out;
+    for (int i = 1; i <= 3; ++i) {
+        EXPECT_EQ(test::read_file(dir / ("leecher-" + std::to_string(i) + "/sample/media/clip-1.bin")),
+                  test::read_file(dir / "seeder/sample/media/clip-1.bin"));
+    }
 }
 
 }  // namespace

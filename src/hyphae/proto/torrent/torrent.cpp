@@ -232,7 +232,7 @@ void torrent::connect_more(time_point now) {
 
 std::optional<connection_id> torrent::add_incoming(time_point now, const endpoint& remote) {
     now_ = now;
-    if (stopped_ || peers_.size() >= config_.connections_max || banned_.count(remote) != 0 || checking_) {
+    if (stopped_ || peers_.size() >= config_.connections_max || banned_.count(remote) != 0) {
         return std::nullopt;
     }
     const connection_id id = next_conn_++;
@@ -487,6 +487,13 @@ void torrent::handle_event(time_point now, peer& p, const peer_event& e) {
 
 void torrent::on_peer_ready(time_point now, peer& p) {
     events_.push_back(torrent_events::peer_connected{p.conn.id(), p.conn.remote()});
+    if (!checking_) {
+        greet(now, p);
+    }
+}
+
+// Our pieces and extensions; while checking, what we have is not known yet: greet() waits.
+void torrent::greet(time_point now, peer& p) {
     p.conn.send_pieces(now, have());
     if (p.conn.extension_protocol()) {
         wire::extension_handshake ext;
@@ -773,6 +780,13 @@ void torrent::issue_checks() {
 void torrent::finish_checking(time_point now) {
     checking_ = false;
     events_.push_back(torrent_events::checking_done{picker_->have_count()});
+    for (auto& [id, p] : peers_) {
+        if (p->conn.handshake_done() && !p->greeted) {
+            greet(now, *p);
+            update_interest(now, *p);
+            flush(*p);
+        }
+    }
     if (picker_->complete()) {
         completed_reported_ = true;
         events_.push_back(torrent_events::download_complete{});

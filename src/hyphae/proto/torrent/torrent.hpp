@@ -216,6 +216,7 @@ private:
     void process_peer(time_point now, peer& p);
     void handle_event(time_point now, peer& p, const peer_event& e);
     void on_peer_ready(time_point now, peer& p);
+    void greet(time_point now, peer& p);
     void update_interest(time_point now, peer& p);
     void fill_requests(time_point now, peer& p);
     void on_block(time_point now, peer& p, const block_request& b, byte_view data);

@@ -354,5 +354,26 @@ TEST(torrent_swarm, download_and_upload_limits_hold) {
     }
 }
 
+TEST(torrent_swarm, a_seed_still_checking_keeps_its_peers_and_serves_them_when_done) {
+    const content c = make_content(2'000'000, 16384, 13);
+    swarm s(c);
+    s.options.disk_latency = std::chrono::milliseconds(20);  // checking 123 pieces takes a while
+    // No resume data: every piece is hashed before it is served.
+    const std::size_t seed = s.net.add(
+        std::make_unique<torrent>(c.meta, peer_id(1), config_for(1), 1, s.net.now(), std::nullopt, true),
+        std::make_unique<test::memory_storage>(c.meta, c.bytes), address(1), s.options);
+    const std::size_t leech = s.leecher(2);
+    s.connect(leech, 1);
+    ASSERT_TRUE(s.net.core(seed).checking());
+    ASSERT_TRUE(s.net.run_until([&] { return s.net.core(leech).complete(); }, std::chrono::seconds(60)));
+    for (const auto& e : s.net.events(leech)) {
+        if (auto* d = std::get_if<torrent_events::peer_disconnected>(&e)) {
+            EXPECT_EQ(d->reason, "both sides are seeds") << "the one connection lasts until the download is done";
+        }
+    }
+    // No reconnection back-off: done soon after the check (about 123 x 20 ms / 8 in parallel).
+    EXPECT_LT(s.net.now().time_since_epoch(), std::chrono::seconds(3));
+}
+
 }  // namespace
 }  // namespace hyphae

@@ -1,0 +1,205 @@
+#include "demo_network.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "human_units.hpp"
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "hyphae/node/node.hpp"
+#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/runtime/atomic_file.hpp"
+#include "hyphae/runtime/node_runtime.hpp"
+
+namespace hyphae::cli {
+namespace {
+
+// One node of the demo: only its runtime thread touches the node; the display reads atomics.
+struct demo_peer {
+    std::string name;
+    std::unique_ptr<node> n;
+    std::unique_ptr<node_runtime> runtime;
+    std::unique_ptr<asio::steady_timer> stats_timer;
+    torrent_handle handle = 0;
+    std::uint16_t port = 0;
+    std::atomic<std::int64_t> verified{0};
+    std::atomic<std::int64_t> uploaded{0};
+    std::atomic<double> download_rate{0};
+    std::atomic<std::size_t> peers{0};
+    std::atomic<bool> complete{false};
+    std::atomic<bool> checked{false};
+    std::atomic<bool> failed{false};
+    std::thread thread;
+
+    void publish() {
+        const auto s = n->get(handle).stats(runtime_now());
+        verified = s.verified_bytes;
+        uploaded = s.uploaded;
+        download_rate = s.download_rate;
+        peers = s.peers;
+    }
+    void tick() {
+        publish();
+        stats_timer->expires_after(std::chrono::milliseconds(200));
+        stats_timer->async_wait([this](const asio::error_code& ec) {
+            if (!ec) {
+                tick();
+            }
+        });
+    }
+};
+
+}  // namespace
+
+result<demo_network_summary> run_demo_network(const demo_network_options& options) {
+    auto bytes = read_whole_file(options.torrent, 64u << 20);
+    if (!bytes) {
+        return tl::unexpected(bytes.error());
+    }
+    auto meta = parse_metainfo(as_bytes(*bytes));
+    if (!meta) {
+        return tl::unexpected(meta.error());
+    }
+    rng random(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    std::vector<std::unique_ptr<demo_peer>> peers;
+    for (int i = 0; i <= options.leechers; ++i) {
+        auto p = std::make_unique<demo_peer>();
+        p->name = i == 0 ? "seeder" : fmt::format("leecher {}", i);
+        node_config config;
+        config.peer_id = make_peer_id(random);
+        config.torrent.client_name = "Hyphae demo";
+        if (i == 0) {
+            config.torrent.upload_rate_max = options.seed_upload_rate;
+        }
+        p->n = std::make_unique<node>(config, random(), runtime_now());
+        p->runtime = std::make_unique<node_runtime>(*p->n, runtime_config{"127.0.0.1", 0, 2, 256 * 1024});
+        auto port = p->runtime->listen();
+        if (!port) {
+            return tl::unexpected(port.error());
+        }
+        p->port = *port;
+        peers.push_back(std::move(p));
+    }
+    // Everyone knows the seeder and every other leecher, as --peer would tell them.
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        demo_peer& p = *peers[i];
+        const bool seeder = i == 0;
+        const std::string folder =
+            seeder ? options.seed_folder : fmt::format("{}/leecher-{}", options.work_folder, i);
+        auto storage = file_storage::open(*meta, folder, !seeder);
+        if (!storage) {
+            return tl::unexpected(storage.error());
+        }
+        add_torrent_params params;
+        params.meta = *meta;
+        params.check = seeder;
+        params.use_trackers = false;
+        for (std::size_t j = 1; j < peers.size(); ++j) {
+            if (j != i && !seeder) {
+                params.peers.push_back(endpoint{ip_address::v4(0x7f000001), peers[j]->port});
+            }
+        }
+        if (!seeder) {
+            params.peers.push_back(endpoint{ip_address::v4(0x7f000001), peers[0]->port});
+        }
+        p.handle = p.n->add_torrent(runtime_now(), std::move(params));
+        p.runtime->attach_storage(p.handle, std::move(*storage));
+        p.runtime->on_event = [&p](const node_event& e) {
+            if (const auto* t = std::get_if<torrent_event>(&e.what)) {
+                if (std::holds_alternative<torrent_events::checking_done>(*t)) {
+                    p.checked = true;
+                } else if (std::holds_alternative<torrent_events::download_complete>(*t)) {
+                    p.complete = true;
+                } else if (std::holds_alternative<torrent_events::disk_error>(*t)) {
+                    p.failed = true;
+                }
+            }
+        };
+        p.stats_timer = std::make_unique<asio::steady_timer>(p.runtime->context());
+    }
+    const auto launch = [](demo_peer* raw) {
+        raw->thread = std::thread([raw] {
+            raw->tick();
+            raw->runtime->run();
+        });
+    };
+    // The leechers start once the seeder has verified its data.
+    launch(peers[0].get());
+    while (!peers[0]->checked && !peers[0]->failed) {
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(10));  // polling an atomic the seeder's thread sets
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 1; i < peers.size(); ++i) {
+        launch(peers[i].get());
+    }
+
+    const bool terminal = isatty(STDOUT_FILENO) != 0;
+    const auto all_done = [&] {
+        for (std::size_t i = 1; i < peers.size(); ++i) {
+            if (!peers[i]->complete && !peers[i]->failed) {
+                return false;
+            }
+        }
+        return true;
+    };
+    auto last_plain = start;
+    std::size_t lines_drawn = 0;
+    while (true) {
+        const bool done = all_done();
+        const auto now = std::chrono::steady_clock::now();
+        if (terminal || done || now - last_plain >= std::chrono::seconds(1)) {
+            last_plain = now;
+            if (terminal && lines_drawn > 0) {
+                fmt::print("\x1b[{}A", lines_drawn);  // redraw the table in place
+            }
+            lines_drawn = 0;
+            for (std::size_t i = 1; i < peers.size(); ++i) {
+                const demo_peer& p = *peers[i];
+                const double fraction =
+                    static_cast<double>(p.verified) / static_cast<double>(meta->total_size);
+                const int filled = static_cast<int>(fraction * 20);
+                fmt::print("  {:<10} [{}{}] {:5.1f}%  down {:>12}  up {:>10}  peers {}\x1b[K\n", p.name,
+                           std::string(static_cast<std::size_t>(filled), '#'),
+                           std::string(static_cast<std::size_t>(20 - filled), '.'), 100 * fraction,
+                           format_rate(p.download_rate), format_bytes(p.uploaded), p.peers.load());
+                ++lines_drawn;
+            }
+            if (!terminal) {
+                lines_drawn = 0;
+            }
+        }
+        if (done) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // display refresh, not a wait on work
+    }
+    demo_network_summary summary;
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.size = meta->total_size;
+    summary.all_verified = true;
+    for (auto& p : peers) {
+        asio::post(p->runtime->context(), [raw = p.get()] {
+            raw->publish();
+            raw->stats_timer->cancel();
+            raw->n->stop_torrent(runtime_now(), raw->handle);
+            raw->runtime->stop();
+        });
+    }
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+        peers[i]->thread.join();
+        if (i == 0) {
+            summary.seed_uploaded = peers[i]->uploaded;
+        } else {
+            summary.leechers_uploaded += peers[i]->uploaded;
+            summary.all_verified = summary.all_verified && peers[i]->complete && !peers[i]->failed;
+        }
+    }
+    return summary;
+}
+
+}  // namespace hyphae::cli

@@ -1,0 +1,30 @@
+#pragma once
+// The demo network: a Hyphae seeder and several Hyphae leechers in this process, each a node on
+// its own runtime thread, exchanging a torrent over real TCP on 127.0.0.1.
+
+#include <cstdint>
+#include <string>
+
+#include "hyphae/core/error.hpp"
+
+namespace hyphae::cli {
+
+struct demo_network_options {
+    std::string torrent;      // the .torrent to share
+    std::string seed_folder;  // holds <name>
+    std::string work_folder;  // leechers save under <work>/leecher-N
+    int leechers = 4;
+    std::int64_t seed_upload_rate = 0;  // bytes/s, 0: unlimited
+};
+
+struct demo_network_summary {
+    double seconds = 0;
+    std::int64_t size = 0;
+    std::int64_t seed_uploaded = 0;
+    std::int64_t leechers_uploaded = 0;  // to each other
+    bool all_verified = false;
+};
+
+result<demo_network_summary> run_demo_network(const demo_network_options& options);
+
+}  // namespace hyphae::cli
