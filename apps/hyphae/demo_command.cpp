@@ -17,6 +17,7 @@
 #include "hyphae/core/rng.hpp"
 #include "hyphae/proto/torrent/metainfo.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
+#include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
 namespace {
@@ -167,9 +168,8 @@ command add_demo_command(CLI::App& parent) {
             if (!summary) {
                 return report(summary.error());
             }
-            auto bytes = read_whole_file(torrent, 64u << 20);
-            auto m = parse_metainfo(as_bytes(*bytes));
-            bool identical = summary->all_verified;
+            auto m = load_torrent_file(torrent);
+            bool identical = m.has_value() && summary->all_verified;
             for (int i = 1; i <= args->leechers && identical; ++i) {
                 identical = same_files(*m, seed_folder, dir + "/leecher-" + std::to_string(i));
             }

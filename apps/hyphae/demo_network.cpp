@@ -14,6 +14,7 @@
 #include "hyphae/proto/torrent/metainfo.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/node_runtime.hpp"
+#include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
 namespace {
@@ -56,11 +57,7 @@ struct demo_peer {
 }  // namespace
 
 result<demo_network_summary> run_demo_network(const demo_network_options& options) {
-    auto bytes = read_whole_file(options.torrent, 64u << 20);
-    if (!bytes) {
-        return tl::unexpected(bytes.error());
-    }
-    auto meta = parse_metainfo(as_bytes(*bytes));
+    auto meta = load_torrent_file(options.torrent);
     if (!meta) {
         return tl::unexpected(meta.error());
     }

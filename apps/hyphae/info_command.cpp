@@ -7,11 +7,11 @@
 #include "hyphae/proto/torrent/magnet.hpp"
 #include "hyphae/proto/torrent/metainfo.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
+#include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
 namespace {
 
-constexpr std::size_t torrent_file_size_max = 64u << 20;
 constexpr std::size_t files_shown_default = 20;
 
 void print_json(const nlohmann::json& j) {
@@ -46,17 +46,9 @@ command add_info_command(CLI::App& parent) {
                     }
                     return 0;
                 }
-                auto bytes = read_whole_file(args->target, torrent_file_size_max);
-                if (!bytes) {
-                    return report(bytes.error());
-                }
-                auto m = parse_metainfo(as_bytes(*bytes));
+                auto m = load_torrent_file(args->target);
                 if (!m) {
-                    error e = m.error();
-                    if (e.where.rfind("torrent file", 0) == 0) {
-                        e.where.replace(0, 12, args->target);
-                    }
-                    return report(e);
+                    return report(m.error());
                 }
                 if (args->json) {
                     print_json(to_json(*m));

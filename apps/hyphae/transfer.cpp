@@ -18,11 +18,11 @@
 #include "hyphae/proto/torrent/resume_data.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/node_runtime.hpp"
+#include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
 namespace {
 
-constexpr std::size_t torrent_file_size_max = 64u << 20;
 constexpr std::uint16_t default_port = 6881;
 constexpr auto resume_save_interval = std::chrono::seconds(10);
 
@@ -52,17 +52,9 @@ public:
             }
             magnet_ = *link;
         } else {
-            auto bytes = read_whole_file(options_.target, torrent_file_size_max);
-            if (!bytes) {
-                return report(bytes.error());
-            }
-            auto m = parse_metainfo(as_bytes(*bytes));
+            auto m = load_torrent_file(options_.target);
             if (!m) {
-                error e = m.error();
-                if (e.where.rfind("torrent file", 0) == 0) {
-                    e.where.replace(0, 12, options_.target);
-                }
-                return report(e);
+                return report(m.error());
             }
             meta_ = std::move(*m);
         }

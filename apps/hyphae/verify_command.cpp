@@ -13,6 +13,7 @@
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/disk_pool.hpp"
 #include "hyphae/runtime/file_storage.hpp"
+#include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
 
@@ -30,11 +31,7 @@ command add_verify_command(CLI::App& parent) {
         ->check(CLI::Range(1u, 256u));
 
     return {app, [args]() -> int {
-                auto bytes = read_whole_file(args->torrent, 64u << 20);
-                if (!bytes) {
-                    return report(bytes.error());
-                }
-                auto meta = parse_metainfo(as_bytes(*bytes));
+                auto meta = load_torrent_file(args->torrent);
                 if (!meta) {
                     return report(meta.error());
                 }

@@ -16,6 +16,38 @@ extern char** environ;
 
 namespace hyphae::test {
 
+namespace {
+
+// Starts argv[0] (from PATH) in its own process group, stdin from /dev/null, stdout and stderr
+// into the given descriptors. Returns the pid, or the spawn error as a negative number.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& working_dir, int out_fd, int err_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (!working_dir.empty()) {
+        posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
+    }
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    // Own process group, so that a stop reaches the child's children too.
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    std::vector<char*> args;
+    for (const std::string& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    const int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc == 0 ? pid : -rc;
+}
+
+}  // namespace
+
 run_result run(const std::vector<std::string>& argv, std::chrono::milliseconds deadline,
                const std::string& working_dir) {
     int out_pipe[2];
@@ -23,36 +55,14 @@ run_result run(const std::vector<std::string>& argv, std::chrono::milliseconds d
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    if (!working_dir.empty()) {
-        posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
-    }
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    // Own process group, so a deadline kills the child's children too.
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-
-    std::vector<char*> args;
-    for (const std::string& a : argv) {
-        args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int spawn_error = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
+    const pid_t pid = spawn(argv, working_dir, out_pipe[1], err_pipe[1]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
     run_result result;
-    if (spawn_error != 0) {
+    if (pid < 0) {
         ::close(out_pipe[0]);
         ::close(err_pipe[0]);
-        result.err = "cannot start " + argv[0] + ": " + std::strerror(spawn_error);
+        result.err = "cannot start " + argv[0] + ": " + std::strerror(-pid);
         return result;
     }
 
@@ -125,26 +135,8 @@ background_process::background_process(const std::vector<std::string>& argv, con
     if (pipe2(out_pipe, O_CLOEXEC) != 0) {
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    if (!working_dir.empty()) {
-        posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
-    }
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    std::vector<char*> args;
-    for (const std::string& a : argv) {
-        args.push_back(const_cast<char*>(a.c_str()));
-    }
-    args.push_back(nullptr);
-    const int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
+    pid_ = spawn(argv, working_dir, out_pipe[1], out_pipe[1]);
+    const int rc = pid_ < 0 ? -pid_ : 0;
     ::close(out_pipe[1]);
     if (rc != 0) {
         ::close(out_pipe[0]);

@@ -8,19 +8,6 @@ namespace {
 constexpr std::string_view hex_digits = "0123456789abcdef";
 constexpr std::string_view base32_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int base32_value(char c) {
     if (c >= 'A' && c <= 'Z') {
         return c - 'A';
@@ -35,6 +22,19 @@ int base32_value(char c) {
 }
 
 }  // namespace
+
+int hex_digit_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
 
 std::string to_hex(byte_view bytes) {
     std::string out;
@@ -52,8 +52,8 @@ std::optional<byte_buffer> from_hex(std::string_view text) {
     }
     byte_buffer out(text.size() / 2);
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const int hi = hex_value(text[2 * i]);
-        const int lo = hex_value(text[2 * i + 1]);
+        const int hi = hex_digit_value(text[2 * i]);
+        const int lo = hex_digit_value(text[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

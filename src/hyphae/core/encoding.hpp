@@ -10,6 +10,9 @@
 
 namespace hyphae {
 
+// 0-15 for a hex digit of either case, -1 for anything else.
+int hex_digit_value(char c);
+
 std::string to_hex(byte_view bytes);
 // Empty optional on an odd length or a non-hex character.
 std::optional<byte_buffer> from_hex(std::string_view text);

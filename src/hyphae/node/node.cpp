@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "hyphae/core/take_front.hpp"
+
 namespace hyphae {
 namespace {
 // <19>"BitTorrent protocol"<8 reserved><20 info-hash>: enough to route a connection.
@@ -304,12 +306,7 @@ void node::on_tracker_failed(time_point now, std::uint64_t id, const std::string
 }
 
 std::optional<node_tracker_request> node::poll_tracker_request() {
-    if (tracker_requests_.empty()) {
-        return std::nullopt;
-    }
-    node_tracker_request r = std::move(tracker_requests_.front());
-    tracker_requests_.pop_front();
-    return r;
+    return take_front(tracker_requests_);
 }
 
 void node::on_timer(time_point now) {
@@ -338,30 +335,15 @@ void node::on_timer(time_point now) {
 }
 
 std::optional<node_transmit> node::poll_transmit() {
-    if (transmits_.empty()) {
-        return std::nullopt;
-    }
-    node_transmit t = std::move(transmits_.front());
-    transmits_.pop_front();
-    return t;
+    return take_front(transmits_);
 }
 
 std::optional<node_disk_job> node::poll_disk_job() {
-    if (disk_jobs_.empty()) {
-        return std::nullopt;
-    }
-    node_disk_job j = std::move(disk_jobs_.front());
-    disk_jobs_.pop_front();
-    return j;
+    return take_front(disk_jobs_);
 }
 
 std::optional<node_event> node::poll_event() {
-    if (events_.empty()) {
-        return std::nullopt;
-    }
-    node_event e = std::move(events_.front());
-    events_.pop_front();
-    return e;
+    return take_front(events_);
 }
 
 std::optional<time_point> node::next_timer() const {

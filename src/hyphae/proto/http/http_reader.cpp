@@ -2,25 +2,10 @@
 
 #include <algorithm>
 
+#include "hyphae/core/encoding.hpp"
 #include "hyphae/proto/http/http_syntax.hpp"
 
 namespace hyphae {
-namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-}  // namespace
 
 result<http_version> read_http_version(std::string_view text, std::string_view where) {
     if (text == "HTTP/1.1") {
@@ -174,8 +159,8 @@ result<void> http_reader::read_chunk_size(std::string_view line) {
     std::size_t size = 0;
     std::size_t digits = 0;
     const std::size_t room = limits_.body_size_max - body_.size();
-    while (digits < line.size() && hex_value(line[digits]) >= 0) {
-        size = size * 16 + static_cast<std::size_t>(hex_value(line[digits]));
+    while (digits < line.size() && hex_digit_value(line[digits]) >= 0) {
+        size = size * 16 + static_cast<std::size_t>(hex_digit_value(line[digits]));
         ++digits;
         // Checked per digit, so the size never overflows.
         if (size > room) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "hyphae/core/encoding.hpp"
+
 namespace hyphae {
 namespace {
 
@@ -24,19 +26,6 @@ bool starts_with_ci(std::string_view text, std::string_view prefix) {
 bool is_unreserved(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '.' || c == '_' || c == '~';
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 void add_unique(std::vector<std::string>& list, std::string value) {
@@ -72,8 +61,8 @@ std::optional<std::string> percent_decode(std::string_view text) {
             if (i + 2 >= text.size()) {
                 return std::nullopt;
             }
-            const int hi = hex_digit(text[i + 1]);
-            const int lo = hex_digit(text[i + 2]);
+            const int hi = hex_digit_value(text[i + 1]);
+            const int lo = hex_digit_value(text[i + 2]);
             if (hi < 0 || lo < 0) {
                 return std::nullopt;
             }
@@ -105,7 +94,7 @@ bool is_host_port(std::string_view text) {
             return false;
         }
         return std::all_of(host.begin() + 1, host.end() - 1,
-                           [](char c) { return hex_digit(c) >= 0 || c == ':' || c == '.'; });
+                           [](char c) { return hex_digit_value(c) >= 0 || c == ':' || c == '.'; });
     }
     return std::all_of(host.begin(), host.end(), [](char c) {
         return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "hyphae/core/take_front.hpp"
+
 namespace hyphae {
 namespace {
 
@@ -79,12 +81,7 @@ bool peer_connection::extension_protocol() const {
 }
 
 std::optional<peer_event> peer_connection::poll_event() {
-    if (events_.empty()) {
-        return std::nullopt;
-    }
-    peer_event e = std::move(events_.front());
-    events_.pop_front();
-    return e;
+    return take_front(events_);
 }
 
 std::string peer_connection::take_send() {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "hyphae/core/take_front.hpp"
 #include "hyphae/proto/wire/ut_metadata.hpp"
 #include "hyphae/proto/wire/ut_pex.hpp"
 
@@ -113,30 +114,15 @@ const bitfield& torrent::have() const {
 // ---------------------------------------------------------------- outputs
 
 std::optional<transmit> torrent::poll_transmit() {
-    if (transmits_.empty()) {
-        return std::nullopt;
-    }
-    transmit t = std::move(transmits_.front());
-    transmits_.pop_front();
-    return t;
+    return take_front(transmits_);
 }
 
 std::optional<disk_job> torrent::poll_disk_job() {
-    if (disk_jobs_.empty()) {
-        return std::nullopt;
-    }
-    disk_job j = std::move(disk_jobs_.front());
-    disk_jobs_.pop_front();
-    return j;
+    return take_front(disk_jobs_);
 }
 
 std::optional<torrent_event> torrent::poll_event() {
-    if (events_.empty()) {
-        return std::nullopt;
-    }
-    torrent_event e = std::move(events_.front());
-    events_.pop_front();
-    return e;
+    return take_front(events_);
 }
 
 std::optional<time_point> torrent::next_timer() const {
