@@ -91,7 +91,7 @@ struct interest_changed {};
 struct request_received {};  // a request was queued: see incoming_requests()
 struct block_received {
     block_request block;
-    byte_view data;  // valid until the next call on the connection
+    byte_view data;  // views the bytes given to on_bytes(): valid while they are, until the next call
 };
 struct rejected {
     block_request block;
@@ -107,7 +107,7 @@ struct dht_port {
 };
 struct extension_message {
     std::uint8_t local_id;  // local_ut_pex_id, local_ut_metadata_id
-    byte_view payload;      // valid until the next call on the connection
+    byte_view payload;      // as block_received::data
 };
 struct closed {
     std::string reason;

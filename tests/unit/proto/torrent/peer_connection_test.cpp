@@ -161,8 +161,10 @@ TEST(peer_connection, accepts_requested_blocks_and_tolerates_cancelled_ones) {
     p.c.cancel(at(1), b);
     EXPECT_EQ(p.c.outstanding().size(), 1u);
     const std::string block(16384, 'd');
-    p.c.on_bytes(at(2), as_bytes(msg(wire::piece_msg{2, 0, as_bytes(block)}) +
-                                 msg(wire::piece_msg{2, 16384, as_bytes(block)})));
+    // Event payloads view the bytes given to on_bytes: they must outlive the drain.
+    const std::string wire_bytes =
+        msg(wire::piece_msg{2, 0, as_bytes(block)}) + msg(wire::piece_msg{2, 16384, as_bytes(block)});
+    p.c.on_bytes(at(2), as_bytes(wire_bytes));
     auto events = drain(p.c);
     ASSERT_EQ(events.size(), 1u);
     const auto& got = std::get<peer_events::block_received>(events[0]);
@@ -304,8 +306,8 @@ TEST(peer_connection, extension_messages_reach_the_torrent_by_local_id) {
     EXPECT_EQ(p.c.take_send(), msg(wire::extended_msg{7, as_bytes(std::string("xyz"))}));
     p.c.send_extension(at(2), "ut_pex", "ignored: they do not speak it");
     EXPECT_TRUE(p.c.take_send().empty());
-    p.c.on_bytes(at(3),
-                 as_bytes(msg(wire::extended_msg{local_ut_metadata_id, as_bytes(std::string("abc"))})));
+    const std::string extension = msg(wire::extended_msg{local_ut_metadata_id, as_bytes(std::string("abc"))});
+    p.c.on_bytes(at(3), as_bytes(extension));
     auto events = drain(p.c);
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(as_chars(std::get<peer_events::extension_message>(events[0]).payload), "abc");
