@@ -53,19 +53,10 @@ constexpr std::size_t pex_peers_max = 50;  // of each, added and dropped, per me
 
 }  // namespace
 
+// A torrent with metadata is a magnet torrent whose metadata is already here.
 torrent::torrent(const metainfo& meta, const id160& peer_id, const torrent_config& config, std::uint64_t seed,
                  time_point now, std::optional<bitfield> have, bool check)
-    : info_hash_(meta.info_hash),
-      peer_id_(peer_id),
-      config_(config),
-      rng_(seed),
-      choker_(config.choking),
-      download_limit_(config.download_rate_max, std::max<std::int64_t>(config.download_rate_max, block_size)),
-      upload_limit_(config.upload_rate_max, std::max<std::int64_t>(config.upload_rate_max, block_size)),
-      next_tick_(now),
-      next_choke_(now),
-      next_pex_(now + std::chrono::seconds(60)),
-      now_(now) {
+    : torrent(meta.info_hash, peer_id, config, seed, now) {
     init_metadata(now, meta);
     if (have && have->size() == meta.piece_count()) {
         for (piece_index p = 0; p < meta.piece_count(); ++p) {
