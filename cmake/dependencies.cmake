@@ -2,6 +2,8 @@
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 find_package(tl-expected CONFIG REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 
 if(NOT HYPHAE_FUZZ)
   find_package(fmt CONFIG REQUIRED)

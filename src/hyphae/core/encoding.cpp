@@ -105,4 +105,54 @@ std::optional<byte_buffer> from_base32(std::string_view text) {
     return out;
 }
 
+namespace {
+
+bool is_unreserved(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+}  // namespace
+
+std::string percent_encode(std::string_view text) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        if (is_unreserved(c)) {
+            out.push_back(c);
+        } else {
+            const auto b = static_cast<unsigned char>(c);
+            out.push_back('%');
+            out.push_back(digits[b >> 4]);
+            out.push_back(digits[b & 0x0f]);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view text, plus_sign plus) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%') {
+            if (i + 2 >= text.size()) {
+                return std::nullopt;
+            }
+            const int hi = hex_digit_value(text[i + 1]);
+            const int lo = hex_digit_value(text[i + 2]);
+            if (hi < 0 || lo < 0) {
+                return std::nullopt;
+            }
+            out.push_back(static_cast<char>(hi << 4 | lo));
+            i += 2;
+        } else if (text[i] == '+' && plus == plus_sign::space) {
+            out.push_back(' ');
+        } else {
+            out.push_back(text[i]);
+        }
+    }
+    return out;
+}
+
 }  // namespace hyphae

@@ -146,6 +146,13 @@ bool ip_address::is_unspecified() const {
                        [](std::uint8_t b) { return b == 0; });
 }
 
+ip_address ip_address::unmapped() const {
+    const bool mapped =
+        v6_ && std::all_of(bytes_.begin(), bytes_.begin() + 10, [](std::uint8_t b) { return b == 0; }) &&
+        bytes_[10] == 0xff && bytes_[11] == 0xff;
+    return mapped ? v4({bytes_[12], bytes_[13], bytes_[14], bytes_[15]}) : *this;
+}
+
 std::string ip_address::to_string() const {
     if (!v6_) {
         return std::to_string(bytes_[0]) + "." + std::to_string(bytes_[1]) + "." + std::to_string(bytes_[2]) +

@@ -30,6 +30,8 @@ public:
     byte_view bytes() const { return {bytes_.data(), v6_ ? 16u : 4u}; }
     bool is_loopback() const;
     bool is_unspecified() const;
+    // ::ffff:a.b.c.d (how a dual-stack socket shows an IPv4 source) as a.b.c.d; others unchanged.
+    ip_address unmapped() const;
     std::string to_string() const;
 
     friend bool operator==(const ip_address&, const ip_address&) = default;

@@ -47,5 +47,19 @@ TEST(base32, rejects_bad_characters_padding_and_stray_bits) {
     EXPECT_FALSE(from_base32("M"));           // not a whole byte
 }
 
+TEST(percent_encoding, encodes_all_but_unreserved_and_decodes_plus_as_space) {
+    EXPECT_EQ(percent_encode("a-b_c.d~e f/g"), "a-b_c.d~e%20f%2Fg");
+    EXPECT_EQ(percent_decode("a+b%2fc"), "a b/c");
+    EXPECT_FALSE(percent_decode("%"));
+    EXPECT_FALSE(percent_decode("%a"));
+    EXPECT_FALSE(percent_decode("%g0"));
+}
+
+TEST(percent_encoding, tracker_queries_keep_plus_literal) {
+    EXPECT_EQ(percent_decode("a+b%2B%00", plus_sign::literal), std::string("a+b+\0", 5));
+    EXPECT_EQ(percent_decode(percent_encode(std::string("\xff+ \x01", 4)), plus_sign::literal),
+              std::string("\xff+ \x01", 4));
+}
+
 }  // namespace
 }  // namespace hyphae

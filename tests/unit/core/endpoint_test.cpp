@@ -47,6 +47,14 @@ TEST(ip_address, parses_and_prints_ipv6_in_rfc_5952_form) {
     }
 }
 
+TEST(ip_address, unmaps_ipv4_mapped_ipv6) {
+    EXPECT_EQ(ip_address::parse("::ffff:1.2.3.4")->unmapped(), *ip_address::parse("1.2.3.4"));
+    EXPECT_TRUE(ip_address::parse("::ffff:1.2.3.4")->unmapped().is_v4());
+    EXPECT_EQ(ip_address::parse("::1")->unmapped(), *ip_address::parse("::1"));
+    EXPECT_EQ(ip_address::parse("::fffe:1.2.3.4")->unmapped(), *ip_address::parse("::fffe:1.2.3.4"));
+    EXPECT_EQ(ip_address::parse("1.2.3.4")->unmapped(), *ip_address::parse("1.2.3.4"));
+}
+
 TEST(endpoint, parses_text_and_compact_forms) {
     auto v4 = endpoint::parse("10.0.0.1:6881");
     ASSERT_TRUE(v4);

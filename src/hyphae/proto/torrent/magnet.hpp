@@ -34,9 +34,4 @@ std::string format_magnet(const magnet_link& link);
 // bracketed IPv6 address.
 bool is_host_port(std::string_view text);
 
-// RFC 3986 percent-encoding of everything but the unreserved characters.
-std::string percent_encode(std::string_view text);
-// Decodes %XX escapes (and '+' as a space, as libtorrent does); empty on a malformed escape.
-std::optional<std::string> percent_decode(std::string_view text);
-
 }  // namespace hyphae

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "hyphae/proto/torrent/magnet.hpp"
+#include "hyphae/core/encoding.hpp"
 #include "hyphae/proto/tracker/tracker_response.hpp"
 #include "hyphae/proto/tracker/tracker_url.hpp"
 

@@ -1,6 +1,6 @@
 #include "hyphae/proto/tracker/scrape.hpp"
 
-#include "hyphae/proto/torrent/magnet.hpp"
+#include "hyphae/core/encoding.hpp"
 #include "hyphae/proto/tracker/tracker_response.hpp"
 #include "hyphae/proto/tracker/tracker_url.hpp"
 

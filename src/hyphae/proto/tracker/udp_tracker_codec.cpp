@@ -1,5 +1,7 @@
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
+#include <algorithm>
+
 namespace hyphae {
 namespace {
 
@@ -141,6 +143,113 @@ result<udp_tracker_response> decode_udp_tracker_response(byte_view datagram,
         default:
             return fail(errc::invalid_input, std::string(where), "unknown action " + std::to_string(action));
     }
+}
+
+std::optional<udp_request_header> read_udp_request_header(byte_view datagram) {
+    if (datagram.size() < udp_request_header_size) {
+        return std::nullopt;
+    }
+    return udp_request_header{get64(datagram, 0), get32(datagram, 8), get32(datagram, 12)};
+}
+
+result<udp_announce_fields> decode_udp_announce_request(byte_view datagram) {
+    constexpr std::string_view request_where = "udp tracker announce";
+    if (datagram.size() < udp_announce_request_size) {
+        return fail(errc::invalid_input, std::string(request_where),
+                    "request of " + std::to_string(datagram.size()) + " bytes is shorter than 98");
+    }
+    const std::uint32_t event = get32(datagram, 80);
+    if (event > static_cast<std::uint32_t>(announce_event::stopped)) {
+        return fail(errc::invalid_input, std::string(request_where),
+                    "unknown event " + std::to_string(event));
+    }
+    udp_announce_fields out;
+    announce_request& r = out.request;
+    r.info_hash = *sha1_hash::from_bytes(datagram.subspan(16, 20));
+    r.peer_id = *id160::from_bytes(datagram.subspan(36, 20));
+    // Counters beyond INT64_MAX are nonsense; reading them as the maximum keeps them non-negative.
+    auto counter = [&](std::size_t at) {
+        return static_cast<std::int64_t>(std::min<std::uint64_t>(get64(datagram, at), INT64_MAX));
+    };
+    r.downloaded = counter(56);
+    r.left = counter(64);
+    r.uploaded = counter(72);
+    r.event = static_cast<announce_event>(event);
+    out.ip = get32(datagram, 84);
+    r.key = get32(datagram, 88);
+    r.numwant = static_cast<std::int32_t>(get32(datagram, 92));
+    r.port = static_cast<std::uint16_t>(datagram[96] << 8 | datagram[97]);
+    return out;
+}
+
+result<std::vector<sha1_hash>> decode_udp_scrape_request(byte_view datagram, std::size_t hashes_max) {
+    const std::size_t body = datagram.size() < 16 ? 0 : datagram.size() - 16;
+    if (datagram.size() < 16 + 20 || body % 20 != 0 || body / 20 > hashes_max) {
+        return fail(errc::invalid_input, "udp tracker scrape",
+                    "request of " + std::to_string(datagram.size()) +
+                        " bytes (expected 16 + 20 per info-hash, 1.." + std::to_string(hashes_max) +
+                        " of them)");
+    }
+    std::vector<sha1_hash> out;
+    out.reserve(body / 20);
+    for (std::size_t at = 16; at < datagram.size(); at += 20) {
+        out.push_back(*sha1_hash::from_bytes(datagram.subspan(at, 20)));
+    }
+    return out;
+}
+
+byte_buffer encode_udp_connect_response(std::uint32_t transaction_id, std::uint64_t connection_id) {
+    byte_buffer out;
+    out.reserve(16);
+    put32(out, static_cast<std::uint32_t>(udp_tracker_action::connect));
+    put32(out, transaction_id);
+    put64(out, connection_id);
+    return out;
+}
+
+byte_buffer encode_udp_announce_response(std::uint32_t transaction_id, std::chrono::seconds interval,
+                                         std::uint32_t leechers, std::uint32_t seeders,
+                                         std::span<const endpoint> peers, bool ipv6) {
+    byte_buffer out;
+    out.reserve(20 + peers.size() * (ipv6 ? compact_v6_size : compact_v4_size));
+    put32(out, static_cast<std::uint32_t>(udp_tracker_action::announce));
+    put32(out, transaction_id);
+    put32(out, static_cast<std::uint32_t>(std::clamp<std::int64_t>(interval.count(), 0, UINT32_MAX)));
+    put32(out, leechers);
+    put32(out, seeders);
+    for (const endpoint& peer : peers) {
+        if (peer.address.is_v6() != ipv6) {
+            continue;
+        }
+        const byte_view address = peer.address.bytes();
+        out.insert(out.end(), address.begin(), address.end());
+        out.push_back(static_cast<std::uint8_t>(peer.port >> 8));
+        out.push_back(static_cast<std::uint8_t>(peer.port));
+    }
+    return out;
+}
+
+byte_buffer encode_udp_scrape_response(std::uint32_t transaction_id,
+                                       std::span<const udp_scrape_entry> entries) {
+    byte_buffer out;
+    out.reserve(8 + 12 * entries.size());
+    put32(out, static_cast<std::uint32_t>(udp_tracker_action::scrape));
+    put32(out, transaction_id);
+    for (const udp_scrape_entry& e : entries) {
+        put32(out, e.seeders);
+        put32(out, e.completed);
+        put32(out, e.leechers);
+    }
+    return out;
+}
+
+byte_buffer encode_udp_error_response(std::uint32_t transaction_id, std::string_view message) {
+    byte_buffer out;
+    out.reserve(8 + message.size());
+    put32(out, static_cast<std::uint32_t>(udp_tracker_action::error));
+    put32(out, transaction_id);
+    out.insert(out.end(), message.begin(), message.end());
+    return out;
 }
 
 }  // namespace hyphae

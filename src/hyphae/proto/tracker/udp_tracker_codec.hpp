@@ -13,9 +13,13 @@
 //   scrape (2)    8 + 12 n bytes: action, transaction id, (seeders, completed, leechers) per hash
 //   error (3)     8 + n bytes: action, transaction id, message
 // Whether the transaction id and action are the ones awaited is for the caller (tracker_client).
+//
+// The tracker's side reads requests and writes the same four responses. An announce request may be
+// longer than 98 bytes (BEP 41 options follow); the options are ignored.
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -85,5 +89,39 @@ struct udp_tracker_limits {
 
 result<udp_tracker_response> decode_udp_tracker_response(byte_view datagram,
                                                          const udp_tracker_limits& limits = {});
+
+// The tracker's side.
+
+inline constexpr std::size_t udp_request_header_size = 16;
+
+struct udp_request_header {
+    std::uint64_t connection_id = 0;  // the protocol id in a connect request
+    std::uint32_t action = 0;         // raw: it may be none of udp_tracker_action
+    std::uint32_t transaction_id = 0;
+};
+
+// Empty for a datagram shorter than 16 bytes (too short to answer).
+std::optional<udp_request_header> read_udp_request_header(byte_view datagram);
+
+struct udp_announce_fields {
+    announce_request request;  // numwant is negative when the client leaves it to the tracker
+    std::uint32_t ip = 0;      // the 'ip' field, host order; 0: the datagram's source address
+};
+
+// An announce request (action 1) of at least 98 bytes with an event of 0..3.
+result<udp_announce_fields> decode_udp_announce_request(byte_view datagram);
+// A scrape request (action 2) of 16 + 20 n bytes, 1 <= n <= hashes_max.
+result<std::vector<sha1_hash>> decode_udp_scrape_request(byte_view datagram,
+                                                         std::size_t hashes_max = udp_scrape_hashes_max);
+
+byte_buffer encode_udp_connect_response(std::uint32_t transaction_id, std::uint64_t connection_id);
+// Peers of the requester's family only: 6 bytes each over IPv4, 18 over IPv6 (`ipv6`); peers of
+// the other family are skipped.
+byte_buffer encode_udp_announce_response(std::uint32_t transaction_id, std::chrono::seconds interval,
+                                         std::uint32_t leechers, std::uint32_t seeders,
+                                         std::span<const endpoint> peers, bool ipv6);
+byte_buffer encode_udp_scrape_response(std::uint32_t transaction_id,
+                                       std::span<const udp_scrape_entry> entries);
+byte_buffer encode_udp_error_response(std::uint32_t transaction_id, std::string_view message);
 
 }  // namespace hyphae

@@ -110,12 +110,5 @@ TEST(host_port, accepts_names_ipv4_and_bracketed_ipv6) {
     EXPECT_FALSE(is_host_port("a b:80"));
 }
 
-TEST(percent_encoding, encodes_all_but_unreserved_and_decodes_plus_as_space) {
-    EXPECT_EQ(percent_encode("a-b_c.d~e f/g"), "a-b_c.d~e%20f%2Fg");
-    EXPECT_EQ(percent_decode("a+b%2fc"), "a b/c");
-    EXPECT_FALSE(percent_decode("%"));
-    EXPECT_FALSE(percent_decode("%a"));
-}
-
 }  // namespace
 }  // namespace hyphae

@@ -207,3 +207,116 @@ TEST(udp_tracker_codec, checks_sizes_and_actions_exactly) {
 
 }  // namespace
 }  // namespace hyphae
+
+namespace hyphae {
+namespace {
+
+announce_request sample_request() {
+    announce_request r;
+    r.info_hash.bytes.fill(0x11);
+    r.peer_id.bytes.fill(0x22);
+    r.port = 51413;
+    r.uploaded = 1;
+    r.downloaded = 2;
+    r.left = 3;
+    r.event = announce_event::stopped;
+    r.numwant = -1;
+    r.key = 77;
+    return r;
+}
+
+TEST(udp_tracker_server_codec, reads_the_requests_the_client_writes) {
+    const byte_buffer connect = encode_udp_connect(5);
+    auto header = read_udp_request_header(connect);
+    ASSERT_TRUE(header);
+    EXPECT_EQ(header->connection_id, udp_tracker_protocol_id);
+    EXPECT_EQ(header->action, 0u);
+    EXPECT_EQ(header->transaction_id, 5u);
+
+    const announce_request r = sample_request();
+    byte_buffer announce = encode_udp_announce(0xabcdef, 9, r);
+    header = read_udp_request_header(announce);
+    ASSERT_TRUE(header);
+    EXPECT_EQ(header->connection_id, 0xabcdefu);
+    EXPECT_EQ(header->action, 1u);
+    auto fields = decode_udp_announce_request(announce);
+    ASSERT_TRUE(fields) << fields.error().message();
+    EXPECT_EQ(fields->request.info_hash, r.info_hash);
+    EXPECT_EQ(fields->request.peer_id, r.peer_id);
+    EXPECT_EQ(fields->request.port, 51413);
+    EXPECT_EQ(fields->request.uploaded, 1);
+    EXPECT_EQ(fields->request.downloaded, 2);
+    EXPECT_EQ(fields->request.left, 3);
+    EXPECT_EQ(fields->request.event, announce_event::stopped);
+    EXPECT_EQ(fields->request.numwant, -1);
+    EXPECT_EQ(fields->request.key, 77u);
+    EXPECT_EQ(fields->ip, 0u);
+    // BEP 41 options after the 98 bytes are ignored.
+    announce.insert(announce.end(), {2, 3, '/', 'a', 'b', 0});
+    EXPECT_TRUE(decode_udp_announce_request(announce));
+
+    const std::vector<sha1_hash> hashes{r.info_hash, r.peer_id};
+    auto scrape = decode_udp_scrape_request(*encode_udp_scrape(1, 2, hashes));
+    ASSERT_TRUE(scrape);
+    EXPECT_EQ(*scrape, hashes);
+}
+
+TEST(udp_tracker_server_codec, refuses_malformed_requests) {
+    EXPECT_FALSE(read_udp_request_header(byte_buffer(15, 0)));
+    byte_buffer announce = encode_udp_announce(1, 2, sample_request());
+    auto short_one = decode_udp_announce_request(byte_view(announce).first(97));
+    ASSERT_FALSE(short_one);
+    EXPECT_EQ(short_one.error().message(), "udp tracker announce: request of 97 bytes is shorter than 98");
+    announce[83] = 4;  // event 4
+    auto bad_event = decode_udp_announce_request(announce);
+    ASSERT_FALSE(bad_event);
+    EXPECT_EQ(bad_event.error().message(), "udp tracker announce: unknown event 4");
+
+    byte_buffer scrape = *encode_udp_scrape(1, 2, std::vector<sha1_hash>(3));
+    EXPECT_FALSE(decode_udp_scrape_request(byte_view(scrape).first(16)));       // no hash
+    EXPECT_FALSE(decode_udp_scrape_request(byte_view(scrape).first(16 + 21)));  // not whole hashes
+    EXPECT_FALSE(decode_udp_scrape_request(scrape, 2));                         // over the bound
+    EXPECT_TRUE(decode_udp_scrape_request(scrape, 3));
+}
+
+TEST(udp_tracker_server_codec, writes_responses_the_client_reads) {
+    auto connect = decode_udp_tracker_response(encode_udp_connect_response(7, 0x1122334455667788));
+    ASSERT_TRUE(connect);
+    EXPECT_EQ(std::get<udp_connect_response>(*connect).connection_id, 0x1122334455667788u);
+
+    const std::vector<endpoint> peers{*endpoint::parse("1.2.3.4:5"), *endpoint::parse("[::2]:6"),
+                                      *endpoint::parse("9.8.7.6:65535")};
+    const byte_buffer v4 = encode_udp_announce_response(8, std::chrono::seconds(1800), 3, 4, peers, false);
+    EXPECT_EQ(v4.size(), 20u + 2 * 6);
+    auto announce = decode_udp_tracker_response(v4);
+    ASSERT_TRUE(announce);
+    const auto& a = std::get<udp_announce_response>(*announce);
+    EXPECT_EQ(a.transaction_id, 8u);
+    EXPECT_EQ(a.interval, std::chrono::seconds(1800));
+    EXPECT_EQ(a.leechers, 3u);
+    EXPECT_EQ(a.seeders, 4u);
+    EXPECT_EQ(a.peers, (std::vector<endpoint>{peers[0], peers[2]}));
+
+    udp_tracker_limits v6_limits;
+    v6_limits.ipv6_peers = true;
+    auto announce6 = decode_udp_tracker_response(
+        encode_udp_announce_response(8, std::chrono::seconds(60), 0, 0, peers, true), v6_limits);
+    ASSERT_TRUE(announce6);
+    EXPECT_EQ(std::get<udp_announce_response>(*announce6).peers, std::vector<endpoint>{peers[1]});
+
+    const std::vector<udp_scrape_entry> entries{{1, 2, 3}, {4, 5, 6}};
+    auto scrape = decode_udp_tracker_response(encode_udp_scrape_response(9, entries));
+    ASSERT_TRUE(scrape);
+    const auto& s = std::get<udp_scrape_response>(*scrape);
+    ASSERT_EQ(s.entries.size(), 2u);
+    EXPECT_EQ(s.entries[1].seeders, 4u);
+    EXPECT_EQ(s.entries[1].completed, 5u);
+    EXPECT_EQ(s.entries[1].leechers, 6u);
+
+    auto error = decode_udp_tracker_response(encode_udp_error_response(10, "unregistered torrent"));
+    ASSERT_TRUE(error);
+    EXPECT_EQ(std::get<udp_error_response>(*error).message, "unregistered torrent");
+}
+
+}  // namespace
+}  // namespace hyphae

@@ -1,0 +1,34 @@
+#include "hyphae/proto/tracker/connection_ids.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace hyphae {
+
+connection_ids::connection_ids(const keyed_hash& mac, std::uint32_t lifetime_seconds)
+    : mac_(mac), lifetime_(lifetime_seconds) {}
+
+std::uint64_t connection_ids::mac48(std::uint32_t issued, const endpoint& peer) const {
+    std::array<std::uint8_t, 4 + 1 + 16 + 2> input{};
+    std::memcpy(input.data(), &issued, 4);
+    input[4] = peer.address.is_v6() ? 6 : 4;
+    const byte_view address = peer.address.bytes();
+    std::memcpy(input.data() + 5, address.data(), address.size());
+    std::memcpy(input.data() + 21, &peer.port, 2);
+    return mac_(input) & 0xffff'ffff'ffffULL;
+}
+
+std::uint64_t connection_ids::issue(std::uint32_t now, const endpoint& to) const {
+    return std::uint64_t{now & 0xffffu} << 48 | mac48(now, to);
+}
+
+bool connection_ids::valid(std::uint32_t now, const endpoint& from, std::uint64_t id) const {
+    const auto stamp = static_cast<std::uint32_t>(id >> 48);
+    const std::uint32_t age = (now - stamp) & 0xffffu;
+    if (age > lifetime_ || age > now) {
+        return false;
+    }
+    return (id & 0xffff'ffff'ffffULL) == mac48(now - age, from);
+}
+
+}  // namespace hyphae
