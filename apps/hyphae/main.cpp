@@ -12,9 +12,9 @@ int main(int argc, char** argv) {
     CLI::App app{"Hyphae: a peer-to-peer node (BitTorrent, Mainline DHT, trackers)", "hyphae"};
     app.set_version_flag("--version", "hyphae " HYPHAE_VERSION);
     app.require_subcommand(1);
-    const std::vector<command> commands = {add_create_command(app), add_info_command(app),
-                                           add_get_command(app),    add_seed_command(app),
-                                           add_verify_command(app), add_demo_command(app)};
+    const std::vector<command> commands = {
+        add_create_command(app), add_info_command(app), add_get_command(app),    add_seed_command(app),
+        add_verify_command(app), add_demo_command(app), add_tracker_command(app)};
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -2,6 +2,8 @@
 
 #include <deque>
 
+#include "hyphae/runtime/socket_address.hpp"
+
 namespace hyphae {
 
 struct node_runtime::connection {
@@ -13,33 +15,6 @@ struct node_runtime::connection {
     bool writing = false;
     bool closed = false;
 };
-
-namespace {
-
-endpoint from_asio(const asio::ip::tcp::endpoint& ep) {
-    const asio::ip::address a = ep.address();
-    if (a.is_v4()) {
-        return endpoint{ip_address::v4(a.to_v4().to_bytes()), ep.port()};
-    }
-    return endpoint{ip_address::v6(a.to_v6().to_bytes()), ep.port()};
-}
-
-asio::ip::tcp::endpoint to_asio(const endpoint& ep) {
-    const byte_view b = ep.address.bytes();
-    if (ep.address.is_v4()) {
-        return {asio::ip::address_v4(asio::ip::address_v4::bytes_type{b[0], b[1], b[2], b[3]}), ep.port};
-    }
-    asio::ip::address_v6::bytes_type bytes{};
-    std::copy(b.begin(), b.end(), bytes.begin());
-    return {asio::ip::address_v6(bytes), ep.port};
-}
-
-}  // namespace
-
-time_point runtime_now() {
-    return time_point(
-        std::chrono::duration_cast<duration>(std::chrono::steady_clock::now().time_since_epoch()));
-}
 
 node_runtime::node_runtime(node& n, const runtime_config& config)
     : node_(n),
@@ -267,25 +242,26 @@ void node_runtime::pump() {
             if (t->what == transmit::kind::connect) {
                 auto c = std::make_shared<connection>(io_);
                 connections_[s] = c;
-                c->socket.async_connect(to_asio(t->remote), [this, s, c](const asio::error_code& ec) {
-                    if (c->closed) {
-                        return;
-                    }
-                    if (ec) {
-                        c->closed = true;
-                        connections_.erase(s);
-                        node_.on_closed(runtime_now(), s, "connect: " + ec.message());
-                        pump();
-                        return;
-                    }
-                    asio::error_code ignored;
-                    c->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-                    c->connected = true;
-                    node_.on_connected(runtime_now(), s);
-                    start_read(s);
-                    write_next(s);
-                    pump();
-                });
+                c->socket.async_connect(to_asio<asio::ip::tcp::endpoint>(t->remote),
+                                        [this, s, c](const asio::error_code& ec) {
+                                            if (c->closed) {
+                                                return;
+                                            }
+                                            if (ec) {
+                                                c->closed = true;
+                                                connections_.erase(s);
+                                                node_.on_closed(runtime_now(), s, "connect: " + ec.message());
+                                                pump();
+                                                return;
+                                            }
+                                            asio::error_code ignored;
+                                            c->socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+                                            c->connected = true;
+                                            node_.on_connected(runtime_now(), s);
+                                            start_read(s);
+                                            write_next(s);
+                                            pump();
+                                        });
             } else if (t->what == transmit::kind::send) {
                 auto it = connections_.find(s);
                 if (it != connections_.end()) {

@@ -17,6 +17,7 @@
 #include "hyphae/node/node.hpp"
 #include "hyphae/runtime/disk_pool.hpp"
 #include "hyphae/runtime/file_storage.hpp"
+#include "hyphae/runtime/runtime_clock.hpp"
 
 namespace hyphae {
 
@@ -26,9 +27,6 @@ struct runtime_config {
     unsigned disk_threads = 2;
     std::size_t read_buffer_size = 256 * 1024;
 };
-
-// The runtime's clock, as the cores see it.
-time_point runtime_now();
 
 class node_runtime {
 public:
