@@ -183,6 +183,7 @@ public:
             });
         };
         schedule();
+        core_.set_resident_bytes(resident_bytes());
         fmt::print("tracker: ready\n");
         std::fflush(stdout);
         runtime_->run();
@@ -202,7 +203,7 @@ public:
 private:
     void every_second() {
         ++seconds_;
-        if (seconds_ % 5 == 1) {
+        if (seconds_ % 5 == 0) {
             core_.set_resident_bytes(resident_bytes());
         }
         if (suppressed_ > 0) {

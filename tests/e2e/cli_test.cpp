@@ -17,14 +17,14 @@ test::run_result hyphae(std::vector<std::string> args, const std::string& cwd = 
 }
 
 TEST(cli, every_command_has_help) {
-    for (const char* command : {"create", "info", "demo"}) {
+    for (const char* command : {"create", "info", "demo", "tracker"}) {
         auto r = hyphae({command, "--help"});
         EXPECT_EQ(r.exit_code, 0) << command << r.err;
         EXPECT_NE(r.out.find("Usage"), std::string::npos) << command;
     }
     auto top = hyphae({"--help"});
     EXPECT_EQ(top.exit_code, 0);
-    for (const char* command : {"create", "info", "demo"}) {
+    for (const char* command : {"create", "info", "demo", "tracker"}) {
         EXPECT_NE(top.out.find(command), std::string::npos);
     }
     auto version = hyphae({"--version"});
