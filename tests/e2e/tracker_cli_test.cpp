@@ -3,9 +3,9 @@
 
 #include <csignal>
 #include <fstream>
-#include <regex>
 #include <set>
 
+#include "hyphae_tracker.hpp"
 #include "loopback_client.hpp"
 #include "subprocess.hpp"
 #include "temp_dir.hpp"
@@ -39,38 +39,22 @@ announce_request peer(int swarm, int n, std::int64_t left = 1000) {
     return r;
 }
 
-// A tracker process on free ports, stopped by PID when the test ends.
+// The tracker under test, with the requests real clients make.
 struct tracker_process {
-    std::unique_ptr<test::background_process> process;
-    std::uint16_t http = 0;
-    std::uint16_t udp = 0;
+    test::hyphae_tracker tracker;
+    test::background_process* process;
+    std::uint16_t http;
+    std::uint16_t udp;
 
-    explicit tracker_process(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv{HYPHAE_BIN, "tracker", "--http", "0",
-                                      "--udp",    "0",       "--bind", "127.0.0.1"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        process = std::make_unique<test::background_process>(argv);
-        if (!process->wait_for_line("tracker: ready", 20s)) {
-            return;
-        }
-        const std::regex port(R"(tracker: (http|udp) on 127\.0\.0\.1:(\d+))");
-        for (const std::string& line : process->lines()) {
-            std::smatch m;
-            if (std::regex_search(line, m, port)) {
-                (m[1] == "http" ? http : udp) = static_cast<std::uint16_t>(std::stoi(m[2]));
-            }
-        }
-    }
+    explicit tracker_process(const std::vector<std::string>& extra = {})
+        : tracker(HYPHAE_BIN, extra),
+          process(&tracker.process()),
+          http(tracker.http_port()),
+          udp(tracker.udp_port()) {}
 
-    bool ready() const { return http != 0 && udp != 0; }
-
-    std::string output() const {
-        std::string out;
-        for (const auto& line : process->lines()) {
-            out += line + "\n";
-        }
-        return out;
-    }
+    bool ready() const { return tracker.ready(); }
+    std::string output() const { return tracker.output(); }
+    nlohmann::json stats() const { return tracker.stats(); }
 
     result<announce_response> http_announce(const announce_request& r) const {
         const std::string url = announce_url("http://127.0.0.1/announce", r);
@@ -98,11 +82,6 @@ struct tracker_process {
         }
         auto decoded = decode_udp_tracker_response(*answer);
         return decoded ? std::optional(*decoded) : std::nullopt;
-    }
-
-    nlohmann::json stats() const {
-        auto response = test::http_get(http, "/stats");
-        return response ? nlohmann::json::parse(response->body) : nlohmann::json{};
     }
 };
 
