@@ -350,6 +350,19 @@ std::size_t swarm_table::memory_bytes() const {
     return bytes;
 }
 
+bool swarm_table::erase_swarm(const sha1_hash& info_hash) {
+    auto it = swarms_.find(info_hash);
+    if (it == swarms_.end()) {
+        return false;
+    }
+    remove_from(it->second.v4, [](const auto&) { return true; });
+    if (it->second.v6) {
+        remove_from(*it->second.v6, [](const auto&) { return true; });
+    }
+    swarms_.erase(it);
+    return true;
+}
+
 bool swarm_table::restore_swarm(const sha1_hash& info_hash, std::uint32_t completed,
                                 std::uint32_t last_active) {
     if (swarms_.size() >= limits_.swarms_max || swarms_.contains(info_hash)) {

@@ -86,6 +86,8 @@ public:
     // Expires the peers and swarms of the next `buckets` hash buckets (bucket_count() for all).
     void sweep(std::uint32_t now, std::uint32_t peer_ttl, std::uint32_t swarm_ttl, std::size_t buckets);
     std::size_t bucket_count() const { return swarms_.bucket_count(); }
+    // Drops one swarm and its peers; false if there was none.
+    bool erase_swarm(const sha1_hash& info_hash);
     // Drops every swarm whose info-hash `keep` refuses (an allow-list change); returns how many.
     template <class Keep>
     std::size_t erase_swarms_unless(Keep&& keep);

@@ -77,7 +77,9 @@ result<swarm_record> read_swarm_record(byte_view body, std::size_t at) {
 byte_buffer encode_tracker_state(const swarm_table& table, std::uint32_t now, std::int64_t wall_seconds) {
     byte_buffer out;
     out.reserve(header_size + table.swarms() * swarm_header_size + table.peers() * peer_record_size(4) + 20);
-    out.insert(out.end(), magic.begin(), magic.end());
+    for (const char c : magic) {  // (an insert of the range trips g++ 12's -Wstringop-overflow at -O2)
+        out.push_back(static_cast<std::uint8_t>(c));
+    }
     put(out, version, 4);
     put(out, static_cast<std::uint64_t>(wall_seconds), 8);
     put(out, table.swarms(), 8);
@@ -154,21 +156,8 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
         std::size_t p = at + swarm_header_size;
         at += record.size;
 
-        std::size_t live = 0;
-        auto current = [&](std::size_t address_bytes, std::uint32_t count, std::size_t from) {
-            for (std::uint32_t i = 0; i < count; ++i) {
-                const std::size_t r = from + i * peer_record_size(address_bytes);
-                live += get(body, r + address_bytes + 7, 4) + downtime <= peer_ttl ? 1 : 0;
-            }
-        };
-        current(4, record.v4, p);
-        current(16, record.v6, p + record.v4 * peer_record_size(4));
         if (!allowed(info_hash)) {
             summary.refused += 1 + record.v4 + record.v6;
-            continue;
-        }
-        if (live == 0 && idle > swarm_ttl) {
-            summary.peers_expired += record.v4 + record.v6;
             continue;
         }
         if (!table.restore_swarm(info_hash, completed, time_of(idle))) {
@@ -197,8 +186,14 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
                 }
             }
         };
+        const std::size_t before = summary.peers;
         restore.operator()<4>(record.v4);
         restore.operator()<16>(record.v6);
+        // An old swarm is worth keeping only for peers that are still current.
+        if (summary.peers == before && idle > swarm_ttl) {
+            table.erase_swarm(info_hash);
+            --summary.swarms;
+        }
     }
     return summary;
 }
