@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "demo_network.hpp"
+#include "demo_tracker.hpp"
 #include "human_units.hpp"
 #include "torrent_report.hpp"
 #include <fmt/format.h>
@@ -140,31 +141,40 @@ command add_demo_command(CLI::App& parent) {
                 return report(written.error());
             }
 
+            demo_tracker tracker;
+            auto announce = tracker.start();
+            if (!announce) {
+                return report(announce.error());
+            }
             const std::string torrent = (std::filesystem::path(dir) / "sample.torrent").string();
-            fmt::print("[2/4] creating {}\n", torrent);
+            fmt::print("[2/4] creating {} with the demo's Hyphae tracker, {}\n", torrent, *announce);
             create_request request;
             request.path = root.string();
             request.output = torrent;
             request.force = true;
             request.options.created_by = "hyphae " HYPHAE_VERSION;
             request.options.creation_date = static_cast<std::int64_t>(std::time(nullptr));
+            request.options.trackers = {{*announce}};
             auto created = create_torrent_file(request);
             if (!created) {
                 return report(created.error());
             }
 
-            fmt::print("[3/4] 1 seeder{} and {} leechers share it over TCP on 127.0.0.1\n",
-                       *seed_rate > 0
-                           ? " (uploading at most " + format_rate(static_cast<double>(*seed_rate)) + ")"
-                           : std::string(),
-                       args->leechers);
+            fmt::print(
+                "[3/4] 1 seeder{} and {} leechers find each other through the tracker and share it over "
+                "TCP\n",
+                *seed_rate > 0 ? " (uploading at most " + format_rate(static_cast<double>(*seed_rate)) + ")"
+                               : std::string(),
+                args->leechers);
             demo_network_options net;
             net.torrent = torrent;
             net.seed_folder = seed_folder;
             net.work_folder = dir;
             net.leechers = args->leechers;
             net.seed_upload_rate = *seed_rate;
+            net.through_trackers = true;
             auto summary = run_demo_network(net);
+            const tracker_figures figures = tracker.stop();
             if (!summary) {
                 return report(summary.error());
             }
@@ -183,6 +193,10 @@ command add_demo_command(CLI::App& parent) {
                 format_bytes(summary->seed_uploaded), format_bytes(summary->leechers_uploaded),
                 sent > 0 ? 100.0 * static_cast<double>(summary->leechers_uploaded) / static_cast<double>(sent)
                          : 0);
+            fmt::print(
+                "  the tracker answered {} announces from {} peers of {} swarm; no peer was given an "
+                "address\n",
+                figures.counters.udp_announces, figures.peers, figures.swarms);
             fmt::print(
                 "  every piece verified by SHA-1 on every leecher, copies identical to the original: {}\n",
                 identical ? "yes" : "NO");

@@ -81,7 +81,8 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
         p->port = *port;
         peers.push_back(std::move(p));
     }
-    // Everyone knows the seeder and every other leecher, as --peer would tell them.
+    // Through trackers, or else everyone knows the seeder and every other leecher, as --peer would
+    // tell them.
     for (std::size_t i = 0; i < peers.size(); ++i) {
         demo_peer& p = *peers[i];
         const bool seeder = i == 0;
@@ -94,14 +95,11 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
         add_torrent_params params;
         params.meta = *meta;
         params.check = seeder;
-        params.use_trackers = false;
-        for (std::size_t j = 1; j < peers.size(); ++j) {
-            if (j != i && !seeder) {
+        params.use_trackers = options.through_trackers;
+        for (std::size_t j = 0; j < peers.size() && !options.through_trackers && !seeder; ++j) {
+            if (j != i) {
                 params.peers.push_back(endpoint{ip_address::v4(0x7f000001), peers[j]->port});
             }
-        }
-        if (!seeder) {
-            params.peers.push_back(endpoint{ip_address::v4(0x7f000001), peers[0]->port});
         }
         p.handle = p.n->add_torrent(runtime_now(), std::move(params));
         p.runtime->attach_storage(p.handle, std::move(*storage));

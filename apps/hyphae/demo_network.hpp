@@ -1,6 +1,7 @@
 #pragma once
 // The demo network: a Hyphae seeder and several Hyphae leechers in this process, each a node on
-// its own runtime thread, exchanging a torrent over real TCP on 127.0.0.1.
+// its own runtime thread, exchanging a torrent over real TCP on 127.0.0.1. They meet through the
+// torrent's trackers, or else each is given every other's address.
 
 #include <cstdint>
 #include <string>
@@ -15,6 +16,7 @@ struct demo_network_options {
     std::string work_folder;  // leechers save under <work>/leecher-N
     int leechers = 4;
     std::int64_t seed_upload_rate = 0;  // bytes/s, 0: unlimited
+    bool through_trackers = false;      // peers meet through the torrent's trackers, not by address
 };
 
 struct demo_network_summary {
