@@ -25,11 +25,20 @@ struct tracker_runtime::connection {
 struct tracker_runtime::udp_batch_buffers {
     static constexpr std::size_t datagram_max = 4096;
     explicit udp_batch_buffers(unsigned batch)
-        : data(batch * datagram_max), addresses(batch), iov(batch), headers(batch) {}
+        : data(batch * datagram_max),
+          addresses(batch),
+          iov(batch),
+          headers(batch),
+          send_addresses(batch),
+          send_iov(batch),
+          send_headers(batch) {}
     std::vector<std::uint8_t> data;
     std::vector<sockaddr_storage> addresses;
     std::vector<iovec> iov;
     std::vector<mmsghdr> headers;
+    std::vector<sockaddr_storage> send_addresses;
+    std::vector<iovec> send_iov;
+    std::vector<mmsghdr> send_headers;
 };
 
 tracker_runtime::tracker_runtime(tracker_server& core, const tracker_runtime_config& config)
@@ -140,23 +149,22 @@ void tracker_runtime::read_udp() {
 }
 
 void tracker_runtime::flush_datagrams() {
+    udp_batch_buffers& b = *udp_buffers_;
     std::size_t at = 0;
     while (at < outgoing_.size()) {
-        const std::size_t count = std::min<std::size_t>(outgoing_.size() - at, udp_buffers_->headers.size());
-        std::vector<sockaddr_storage> addresses(count);
-        std::vector<iovec> iov(count);
-        std::vector<mmsghdr> headers(count);
+        const std::size_t count = std::min(outgoing_.size() - at, b.headers.size());
         for (std::size_t i = 0; i < count; ++i) {
             tracker_datagram& d = outgoing_[at + i];
-            iov[i] = {d.payload.data(), d.payload.size()};
-            headers[i].msg_hdr.msg_name = &addresses[i];
-            headers[i].msg_hdr.msg_namelen = to_sockaddr(d.to, addresses[i]);
-            headers[i].msg_hdr.msg_iov = &iov[i];
-            headers[i].msg_hdr.msg_iovlen = 1;
+            b.send_iov[i] = {d.payload.data(), d.payload.size()};
+            b.send_headers[i] = {};
+            b.send_headers[i].msg_hdr.msg_name = &b.send_addresses[i];
+            b.send_headers[i].msg_hdr.msg_namelen = to_sockaddr(d.to, b.send_addresses[i]);
+            b.send_headers[i].msg_hdr.msg_iov = &b.send_iov[i];
+            b.send_headers[i].msg_hdr.msg_iovlen = 1;
         }
         std::size_t sent = 0;
         while (sent < count) {
-            const int n = ::sendmmsg(udp_.native_handle(), headers.data() + sent,
+            const int n = ::sendmmsg(udp_.native_handle(), b.send_headers.data() + sent,
                                      static_cast<unsigned>(count - sent), MSG_DONTWAIT);
             if (n > 0) {
                 sent += static_cast<std::size_t>(n);
