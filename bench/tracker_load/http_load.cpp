@@ -155,7 +155,7 @@ std::size_t http_load::build_request(connection& c, std::uint32_t swarm, const p
 }
 
 void http_load::assign(connection& c, std::uint64_t now) {
-    if (!issuing_ || c.busy || plan_->exhausted()) {
+    if (!issuing_ || c.busy || now >= count_until_ns_ || plan_->exhausted()) {
         return;
     }
     const announce_job job = plan_->next();

@@ -183,10 +183,10 @@ void udp_load::prepare(std::uint32_t index, const announce_job& job, std::uint64
 }
 
 void udp_load::fill_slots() {
-    if (!issuing_) {
+    const std::uint64_t now = now_ns();
+    if (!issuing_ || now >= count_until_ns_) {
         return;
     }
-    const std::uint64_t now = now_ns();
     while (!free_slots_.empty() && !plan_->exhausted()) {
         const std::uint32_t index = free_slots_.back();
         free_slots_.pop_back();
