@@ -78,6 +78,9 @@ free_port() {  # a port free for TCP and UDP, below the kernel's ephemeral range
 }
 rss_kb() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }  # rss_kb PID VmRSS|VmHWM
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+busy_seconds() {  # CPU time the whole machine has spent busy (user, nice, system, irq, softirq, steal)
+  awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
+}
 alive() { kill -0 "$1" 2>/dev/null && [[ $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) != Z ]]; }
 http_get() {  # http_get PORT PATH: the body of a GET on 127.0.0.1 (no curl needed)
   local body
@@ -128,23 +131,32 @@ run_one() {
   # opentracker answers before its whitelist is loaded: wait for counts, not just an answer.
   wait_answers "$pid" --udp "127.0.0.1:$udp_port" "$log"
   wait_answers "$pid" --http "127.0.0.1:$tcp_port" "$log"
-  local baseline cpu_before
+  local baseline cpu_before busy_before start_ns
   baseline=$(rss_kb "$pid" VmRSS)
   cpu_before=$(cpu_seconds "$pid")
+  busy_before=$(busy_seconds)
+  start_ns=$(date +%s%N)
   local target=(--udp "127.0.0.1:$udp_port" --in-flight "$in_flight")
   [[ $transport == http ]] && target=(--http "127.0.0.1:$tcp_port" --connections "$connections")
   echo "== $kind, $transport" >&2
-  if ! "$load" "${population[@]}" "${target[@]}" --duration "$duration" --json \
-    >"$work/$kind-$transport.json" 2>"$work/$kind-$transport.err"; then
+  if ! /usr/bin/time -f "%U %S" -o "$work/$kind-$transport.time" "$load" "${population[@]}" "${target[@]}" \
+    --duration "$duration" --json >"$work/$kind-$transport.json" 2>"$work/$kind-$transport.err"; then
     cat "$work/$kind-$transport.err" >&2
     echo "the load against $kind ($transport) failed; the tracker's log:" >&2
     cat "$log" >&2
     exit 1
   fi
   sed 's/^/   /' "$work/$kind-$transport.err" >&2
-  local peak cpu_after held drops
+  local peak cpu_after held drops busy_after end_ns other
   peak=$(rss_kb "$pid" VmHWM)
   cpu_after=$(cpu_seconds "$pid")
+  busy_after=$(busy_seconds)
+  end_ns=$(date +%s%N)
+  # What the rest of the machine used meanwhile, in % of one core: the figures are only worth
+  # keeping when this is near 0 (the two cores are shared with whatever else runs).
+  other=$(awk -v b0="$busy_before" -v b1="$busy_after" -v t0="$cpu_before" -v t1="$cpu_after" \
+    -v wall=$(((end_ns - start_ns) / 1000000)) '{ o = (b1 - b0) - (t1 - t0) - ($1 + $2); printf "%.0f", (o < 0 ? 0 : o) * 100000 / wall }' \
+    "$work/$kind-$transport.time")
   held=$(held_peers "$kind" "$tcp_port" || echo "?")
   drops=$(ss -Huamn "sport = :$udp_port" | grep -o 'd[0-9]*)' | tr -dc 0-9 || true)
   kill -TERM "$pid"
@@ -157,7 +169,7 @@ run_one() {
     exit 1
   fi
   echo "$baseline $peak $(awk -v a="$cpu_before" -v b="$cpu_after" 'BEGIN { printf "%.2f", b - a }') ${held:-?} ${drops:-0}" \
-    >"$work/$kind-$transport.txt"
+    "$other" >"$work/$kind-$transport.txt"
 }
 
 for kind in "${trackers[@]}"; do
@@ -174,7 +186,7 @@ rows = {}
 for kind in kinds:
     for transport in ("udp", "http"):
         report = json.load(open(f"{work}/{kind}-{transport}.json"))
-        baseline, peak, cpu, held, drops = open(f"{work}/{kind}-{transport}.txt").read().split()
+        baseline, peak, cpu, held, drops, other = open(f"{work}/{kind}-{transport}.txt").read().split()
         fill, steady = report["fill"], report["steady"]
         answers = fill["announces"] + steady["announces"]
         rows[kind, transport] = {
@@ -193,27 +205,30 @@ for kind in kinds:
             "drops": drops,
             "gen_cpu%": steady["generator_cpu_percent"],
             "reconnects": fill["reconnects"] + steady["reconnects"],
+            "other_cpu%": other,
         }
 columns = ["fill/s", "steady/s", "p50_ms", "p99_ms", "fill_p99_ms", "base_MB", "peak_MB", "B/peer", "cpu_us/ann",
-           "timeouts", "errors", "held", "drops", "reconnects", "gen_cpu%"]
-fmt = {"fill/s": "{:.0f}", "steady/s": "{:.0f}", "p50_ms": "{:.2f}", "p99_ms": "{:.2f}", "fill_p99_ms": "{:.2f}",
-       "base_MB": "{:.1f}", "peak_MB": "{:.1f}", "B/peer": "{:.1f}", "cpu_us/ann": "{:.2f}", "gen_cpu%": "{:.0f}"}
-better = {"fill/s": "higher", "steady/s": "higher", "p50_ms": "lower", "p99_ms": "lower", "fill_p99_ms": "lower",
-          "peak_MB": "lower", "B/peer": "lower", "cpu_us/ann": "lower"}
+           "timeouts", "errors", "held", "drops", "reconnects", "gen_cpu%", "other_cpu%"]
+formats = {"fill/s": "{:.0f}", "steady/s": "{:.0f}", "p50_ms": "{:.2f}", "p99_ms": "{:.2f}", "fill_p99_ms": "{:.2f}",
+           "base_MB": "{:.1f}", "peak_MB": "{:.1f}", "B/peer": "{:.1f}", "cpu_us/ann": "{:.2f}", "gen_cpu%": "{:.0f}"}
+better = {"fill/s", "steady/s", "p50_ms", "p99_ms", "fill_p99_ms", "peak_MB", "B/peer", "cpu_us/ann"}
 for transport, title in (("udp", "UDP (BEP 15)"), ("http", "HTTP")):
     report = json.load(open(f"{work}/{kinds[0]}-{transport}.json"))
     load = f"{report['in_flight']} in flight" if transport == "udp" else f"{report['connections']} connections"
     print(f"\n{title}: {report['swarms']} swarms, {report['peers']} peers, {load}, steady {report['duration_s']:g} s")
-    print("{:<13}".format("tracker") + "".join(f"{c:>12}" for c in columns))
+    lines = [["tracker"] + columns]
     for kind in kinds:
         r = rows[kind, transport]
-        print(f"{kind:<13}" + "".join(f"{fmt.get(c, '{}').format(r[c]):>12}" for c in columns))
+        lines.append([kind] + [formats.get(c, "{}").format(r[c]) for c in columns])
     if len(kinds) == 2:
         h, o = rows["hyphae", transport], rows["opentracker", transport]
-        cells = [f"{h[c] / o[c]:.2f}x" if c in better and o[c] else "" for c in columns]
-        print("{:<13}".format("hyphae/ot") + "".join(f"{c:>12}" for c in cells))
+        lines.append(["hyphae/ot"] + [f"{h[c] / o[c]:.2f}x" if c in better and o[c] else "" for c in columns])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    for line in lines:
+        print(line[0].ljust(widths[0]) + "".join("  " + cell.rjust(w) for cell, w in zip(line[1:], widths[1:])))
 print("\nsteady p50/p99: steady phase; B/peer: (peak RSS - baseline RSS) / peers; cpu_us/ann: the tracker's CPU per"
       "\nannounce over both phases; held: peers the tracker reports after the run; drops: datagrams its UDP socket"
-      "\ndropped (a full receive buffer); gen_cpu%: the load generator's own CPU in the steady phase."
+      "\ndropped (a full receive buffer); gen_cpu%: the load generator's own CPU in the steady phase; other_cpu%:"
+      "\nwhat other processes used meanwhile (% of one core; the figures are comparable only when it is near 0)."
       "\nratios are Hyphae/opentracker: above 1 is better for rates, below 1 for latency, memory and CPU.")
 EOF

@@ -5,7 +5,11 @@
 // tracker closes without answering is sent again on a new one; once the tracker has closed
 // several connections after their first answer and never answered twice on one, the load waits
 // for that close before the next request instead of racing it. Answers are framed by
-// Content-Length, or by the close when there is none.
+// Content-Length, or by the close when there is none; chunked answers count as errors.
+//
+// A request's latency runs from the moment it is started to its whole answer, so it includes
+// opening a connection when one is needed (every request, against a tracker without keep-alive)
+// and a request sent again after such a close.
 
 #include <array>
 #include <cstdint>

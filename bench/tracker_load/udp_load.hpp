@@ -4,6 +4,13 @@
 // fields are written once; a send patches the connection id, transaction id and the peer's
 // fields. The transaction id is (generation << 16 | slot), so an answer finds its slot without
 // a lookup and an answer to a timed-out request is recognised as late.
+//
+// While answers are arriving the loop sleeps poll_ns between reads, so that a wake-up reads a
+// batch instead of one datagram (on a 2-core VM a wake-up per answer cost both the generator and
+// the tracker more than the datagrams did); latencies are then read at that granularity.
+// Datagrams the tracker's socket drops (its receive buffer is full: Linux's default of 208 KiB
+// holds 256 small datagrams) come back as timeouts after timeout_ns; a fill announce that timed
+// out is sent again, so that every peer is in its swarm when the fill ends.
 
 #include <array>
 #include <cstdint>
