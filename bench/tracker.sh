@@ -42,7 +42,7 @@ cmake --preset release >/dev/null
 cmake --build --preset release --target hyphae hyphae_tracker_load >/dev/null
 hyphae=$PWD/build/release/apps/hyphae/hyphae
 load=$PWD/build/release/bench/hyphae_tracker_load
-if [[ " ${trackers[*]} " == *" hyphae "* ]] && ! "$hyphae" tracker --help >/dev/null 2>&1; then
+if [[ " ${trackers[*]} " == *" hyphae "* ]] && ! grep -Eq '^ +tracker( |$)' <<<"$("$hyphae" --help)"; then
   echo "tracker.sh: this build of hyphae has no 'tracker' command (--only opentracker runs the other half)" >&2
   exit 1
 fi
