@@ -372,7 +372,7 @@ std::size_t udp_load::wait_and_receive(int timeout_ms) {
 void udp_load::run(announce_plan& plan, phase_stats& stats) {
     const bool fill = plan.is_fill();
     stats.begin(fill ? "fill" : "steady",
-                fill ? pop_.peers() : static_cast<std::size_t>(options_.duration_s * 2e5));
+                fill ? pop_.peers() : static_cast<std::size_t>(options_.duration_s * 4e5));
     plan_ = &plan;
     stats_ = &stats;
     issuing_ = true;
