@@ -53,7 +53,7 @@ chmod 755 "$work"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  if [[ -n $keep ]]; then mkdir -p "$keep" && cp "$work"/*.json "$work"/*.log "$keep"/ 2>/dev/null || true; fi
+  if [[ -n $keep ]]; then mkdir -p "$keep" && cp "$work"/*.json "$work"/*.log "$work"/*.txt "$work"/*.err "$keep"/ 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
