@@ -11,8 +11,11 @@
 #                    [--connections C] [--only opentracker|hyphae] [--keep DIR]
 #
 # Defaults: 100000 swarms, 1000000 peers, 20 s, 512 UDP announces in flight, 64 HTTP connections.
-# The load generator shares the machine's cores with the tracker under test; it reports its own
-# CPU use (generator_cpu_percent in DIR/*.json with --keep).
+# The load generator shares the machine's cores with the tracker under test: the tables show its
+# own CPU use (gen_cpu%) and what other processes used meanwhile (other_cpu%; figures taken while
+# something else ran are not comparable). --keep DIR keeps the load's JSON reports and the logs.
+# opentracker's socket keeps its default 208 KiB receive buffer (256 small datagrams): with more
+# announces in flight than that it drops some, and they come back as timeouts (column drops).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
