@@ -14,6 +14,7 @@
 #include "human_units.hpp"
 #include <asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include "hyphae/proto/tracker/info_hash_list.hpp"
@@ -183,6 +184,9 @@ public:
             });
         };
         schedule();
+        // Reading the allow-list and the state file went through large buffers that glibc keeps
+        // in its heap once freed: give them back before serving.
+        malloc_trim(0);
         core_.set_resident_bytes(resident_bytes());
         fmt::print("tracker: ready\n");
         std::fflush(stdout);
@@ -253,6 +257,7 @@ private:
         }
         const std::size_t size = list->size();
         const std::size_t dropped = core_.set_allow_list(runtime_now(), std::move(*list));
+        malloc_trim(0);
         fmt::print("tracker: allow-list reloaded: {} info-hashes, {} swarms dropped\n", count(size),
                    count(dropped));
         std::fflush(stdout);

@@ -7,6 +7,7 @@ namespace hyphae {
 
 result<std::vector<sha1_hash>> parse_info_hash_list(std::string_view text) {
     std::vector<sha1_hash> out;
+    out.reserve(text.size() / 41 + 1);  // 40 digits and a newline a line: no regrowth, little slack
     std::size_t line_number = 0;
     while (!text.empty()) {
         ++line_number;
@@ -27,6 +28,7 @@ result<std::vector<sha1_hash>> parse_info_hash_list(std::string_view text) {
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
+    out.shrink_to_fit();
     return out;
 }
 

@@ -1,12 +1,17 @@
 #pragma once
-// The peers of one swarm in one address family, as the tracker keeps them: 16 bytes a peer for
-// IPv4 and 28 for IPv6, in one array with the leechers first and the seeders after them, so that a
-// seeder can be answered with leechers alone and both counts are positions.
+// The peers of one swarm in one address family, as the tracker keeps them: 12 bytes a peer for
+// IPv4 and 24 for IPv6, in one array with the leechers first and the seeders after them, so that a
+// seeder can be answered with leechers alone and both counts are positions. The list itself is 24
+// bytes; the array grows by a quarter at a time and fills the malloc chunk it gets, so a swarm's
+// peers cost little more than their records.
 //
-// A peer is its address, port and a 32-bit tag of its peer id. Up to index_threshold peers are
+// A peer is its address, port and a 15-bit tag of its peer id. Up to index_threshold peers are
 // found by scanning the array; larger lists also keep an open-addressing index of positions
 // (linear probing, load at most 1/2) hashed with the table's keyed hash, since peers choose
-// their ports and ids and must not be able to choose collisions.
+// their ports and ids and must not be able to choose collisions. Indexes live in a pool that the
+// table owns and every call is given (peer_list_context), so that the many small lists do not
+// pay for a pointer they never use. A list must be emptied (remove_if) before it is destroyed, or
+// its index stays in the pool until the pool goes.
 //
 // Positions change when peers come, go or change side: every call that moves peers returns or
 // documents where they went. Nothing here knows about time but the `seen` field it stores.
@@ -14,41 +19,83 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <numeric>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "hyphae/core/keyed_hash.hpp"
 #include "hyphae/core/rng.hpp"
 
 namespace hyphae {
 
-enum tracked_peer_flags : std::uint8_t {
-    completed_counted = 1,  // this peer's 'completed' event has been counted
-};
-
 template <std::size_t AddressBytes>
 struct tracked_peer {
+    static constexpr std::uint16_t tag_mask = 0x7fff;
+    static constexpr std::uint16_t completed_counted = 0x8000;  // its 'completed' event was counted
+
     std::array<std::uint8_t, AddressBytes> ip{};  // network order
     std::uint16_t port = 0;
-    std::uint8_t flags = 0;
-    std::uint8_t reserved = 0;
-    std::uint32_t id_tag = 0;  // 32 bits of the peer id's hash
-    std::uint32_t seen = 0;    // last announce, in seconds on the table's clock
+    std::uint16_t tag = 0;   // 15 bits of the peer id's hash, and completed_counted
+    std::uint32_t seen = 0;  // last announce, in seconds on the table's clock
 
     bool same_peer(const tracked_peer& other) const {
-        return ip == other.ip && port == other.port && id_tag == other.id_tag;
+        return ip == other.ip && port == other.port && ((tag ^ other.tag) & tag_mask) == 0;
     }
 };
 
-static_assert(sizeof(tracked_peer<4>) == 16);
-static_assert(sizeof(tracked_peer<16>) == 28);
+static_assert(sizeof(tracked_peer<4>) == 12);
+static_assert(sizeof(tracked_peer<16>) == 24);
 
 struct removed_peers {
     std::uint32_t leechers = 0;
     std::uint32_t seeders = 0;
+};
+
+// The indexes of the lists that have one, by id (1 and up; 0 means none).
+class peer_index_pool {
+public:
+    struct index {
+        std::unique_ptr<std::uint32_t[]> slots;  // position + 1 per slot, 0 for free
+        std::uint32_t mask = 0;                  // slots - 1
+    };
+
+    std::uint32_t acquire() {
+        if (free_.empty()) {
+            indexes_.emplace_back();
+            return static_cast<std::uint32_t>(indexes_.size());
+        }
+        const std::uint32_t id = free_.back();
+        free_.pop_back();
+        return id;
+    }
+    void release(std::uint32_t id) {
+        indexes_[id - 1] = {};
+        free_.push_back(id);
+    }
+    index& operator[](std::uint32_t id) { return indexes_[id - 1]; }
+    const index& operator[](std::uint32_t id) const { return indexes_[id - 1]; }
+    std::size_t in_use() const { return indexes_.size() - free_.size(); }
+    std::size_t memory_bytes() const {
+        std::size_t bytes = indexes_.capacity() * sizeof(index) + free_.capacity() * 4;
+        for (const index& i : indexes_) {
+            bytes += i.slots ? (std::size_t{i.mask} + 1) * 4 : 0;
+        }
+        return bytes;
+    }
+
+private:
+    std::vector<index> indexes_;
+    std::vector<std::uint32_t> free_;
+};
+
+struct peer_list_context {
+    const keyed_hash& hash;
+    peer_index_pool& indexes;
 };
 
 template <std::size_t AddressBytes>
@@ -58,8 +105,23 @@ public:
     static constexpr std::uint32_t index_threshold = 32;  // above this many peers, an index
 
     peer_list() = default;
-    peer_list(peer_list&&) noexcept = default;
-    peer_list& operator=(peer_list&&) noexcept = default;
+    ~peer_list() { std::free(peers_); }
+    peer_list(peer_list&& other) noexcept
+        : peers_(std::exchange(other.peers_, nullptr)),
+          size_(std::exchange(other.size_, 0)),
+          capacity_(std::exchange(other.capacity_, 0)),
+          leechers_(std::exchange(other.leechers_, 0)),
+          index_(std::exchange(other.index_, 0)) {}
+    peer_list& operator=(peer_list&& other) noexcept {
+        std::swap(peers_, other.peers_);
+        std::swap(size_, other.size_);
+        std::swap(capacity_, other.capacity_);
+        std::swap(leechers_, other.leechers_);
+        std::swap(index_, other.index_);
+        return *this;
+    }
+    peer_list(const peer_list&) = delete;
+    peer_list& operator=(const peer_list&) = delete;
 
     std::uint32_t size() const { return size_; }
     bool empty() const { return size_ == 0; }
@@ -67,11 +129,12 @@ public:
     std::uint32_t seeders() const { return size_ - leechers_; }
     bool is_seeder(std::uint32_t pos) const { return pos >= leechers_; }
     const peer& operator[](std::uint32_t pos) const { return peers_[pos]; }
-    // For `seen` and `flags` only: the address, port and tag are what the index hashes.
+    // For `seen` and the completed_counted bit only: the address, port and tag are what the
+    // index hashes.
     peer& at(std::uint32_t pos) { return peers_[pos]; }
 
-    std::optional<std::uint32_t> find(const peer& key, const keyed_hash& hash) const {
-        if (index_mask_ == 0) {
+    std::optional<std::uint32_t> find(const peer& key, const peer_list_context& ctx) const {
+        if (index_ == 0) {
             for (std::uint32_t i = 0; i < size_; ++i) {
                 if (peers_[i].same_peer(key)) {
                     return i;
@@ -79,8 +142,9 @@ public:
             }
             return std::nullopt;
         }
-        for (std::uint32_t s = home(key, hash);; s = (s + 1) & index_mask_) {
-            const std::uint32_t slot = index_[s];
+        const peer_index_pool::index& index = ctx.indexes[index_];
+        for (std::uint32_t s = home(key, index, ctx);; s = (s + 1) & index.mask) {
+            const std::uint32_t slot = index.slots[s];
             if (slot == 0) {
                 return std::nullopt;
             }
@@ -91,58 +155,58 @@ public:
     }
 
     // Adds a peer that find() does not know; returns its position.
-    std::uint32_t insert(const peer& p, bool seeder, const keyed_hash& hash) {
+    std::uint32_t insert(const peer& p, bool seeder, const peer_list_context& ctx) {
         if (size_ == capacity_) {
-            reallocate(capacity_ == 0 ? 2 : capacity_ + (capacity_ + 1) / 2);
+            reallocate(grown_capacity(size_ + 1));
         }
         peers_[size_] = p;
         ++size_;
-        if (index_mask_ != 0 && 2 * size_ <= index_mask_ + 1) {
-            index_insert(size_ - 1, hash);
+        if (index_ != 0 && 2 * size_ <= ctx.indexes[index_].mask + 1) {
+            index_insert(size_ - 1, ctx);
         } else if (size_ > index_threshold) {
-            rebuild_index(hash);
+            rebuild_index(ctx);
         }
         if (seeder) {
             return size_ - 1;
         }
-        swap_positions(size_ - 1, leechers_, hash);
+        swap_positions(size_ - 1, leechers_, ctx);
         return leechers_++;
     }
 
-    void erase(std::uint32_t pos, const keyed_hash& hash) {
-        if (index_mask_ != 0) {
-            index_remove_slot(slot_of(pos, hash), hash);
+    void erase(std::uint32_t pos, const peer_list_context& ctx) {
+        if (index_ != 0) {
+            index_remove_slot(slot_of(pos, ctx), ctx);
         }
         std::uint32_t hole = pos;
         if (pos < leechers_) {
             const std::uint32_t last_leecher = leechers_ - 1;
             if (pos != last_leecher) {
-                move(last_leecher, pos, hash);
+                move(last_leecher, pos, ctx);
             }
             --leechers_;
             hole = last_leecher;
         }
         const std::uint32_t last = size_ - 1;
         if (hole != last) {
-            move(last, hole, hash);
+            move(last, hole, ctx);
         }
         --size_;
-        if (index_mask_ != 0 && size_ <= index_threshold / 2) {
-            drop_index();
+        if (index_ != 0 && size_ <= index_threshold / 2) {
+            drop_index(ctx);
         }
         if (size_ == 0 || (capacity_ > 8 && capacity_ > 4 * size_)) {
-            reallocate(size_ == 0 ? 0 : 2 * size_);
+            reallocate(size_ == 0 ? 0 : fitting_capacity(2 * size_));
         }
     }
 
     // Moves the peer at `pos` to the seeders' or the leechers' side; returns its new position.
-    std::uint32_t set_seeder(std::uint32_t pos, bool seeder, const keyed_hash& hash) {
+    std::uint32_t set_seeder(std::uint32_t pos, bool seeder, const peer_list_context& ctx) {
         if (seeder && pos < leechers_) {
-            swap_positions(pos, leechers_ - 1, hash);
+            swap_positions(pos, leechers_ - 1, ctx);
             return --leechers_;
         }
         if (!seeder && pos >= leechers_) {
-            swap_positions(pos, leechers_, hash);
+            swap_positions(pos, leechers_, ctx);
             return leechers_++;
         }
         return pos;
@@ -151,7 +215,7 @@ public:
     // Removes every peer for which `remove(const peer&)` holds, visiting leechers then seeders in
     // position order; the order of those kept is kept.
     template <class Predicate>
-    removed_peers remove_if(Predicate&& remove, const keyed_hash& hash) {
+    removed_peers remove_if(Predicate&& remove, const peer_list_context& ctx) {
         removed_peers out;
         std::uint32_t kept = 0;
         for (std::uint32_t i = 0; i < leechers_; ++i) {
@@ -175,12 +239,12 @@ public:
         size_ = kept;
         leechers_ = kept_leechers;
         if (size_ == 0 || capacity_ > 4 * size_) {
-            reallocate(size_ == 0 ? 0 : size_ + (size_ + 1) / 2);
+            reallocate(size_ == 0 ? 0 : fitting_capacity(size_ + size_ / 4));
         }
         if (size_ > index_threshold) {
-            rebuild_index(hash);
+            rebuild_index(ctx);
         } else {
-            drop_index();
+            drop_index(ctx);
         }
         return out;
     }
@@ -215,105 +279,132 @@ public:
         }
     }
 
-    std::size_t memory_bytes() const {
-        return std::size_t{capacity_} * sizeof(peer) + (index_mask_ == 0 ? 0 : (index_mask_ + 1) * 4u);
-    }
+    // The array's bytes as malloc holds them (the index is the pool's).
+    std::size_t memory_bytes() const { return capacity_ == 0 ? 0 : chunk_bytes(capacity_); }
     std::uint32_t capacity() const { return capacity_; }
-    bool indexed() const { return index_mask_ != 0; }
+    bool indexed() const { return index_ != 0; }
 
 private:
-    std::uint32_t home(const peer& p, const keyed_hash& hash) const {
-        std::uint8_t key[AddressBytes + 6];
-        std::memcpy(key, p.ip.data(), AddressBytes);
-        std::memcpy(key + AddressBytes, &p.port, 2);
-        std::memcpy(key + AddressBytes + 2, &p.id_tag, 4);
-        return static_cast<std::uint32_t>(hash(byte_view(key, sizeof key))) & index_mask_;
+    // glibc hands out chunks of 16-byte multiples with 8 bytes of its own: a capacity is worth
+    // rounding up to what the chunk holds anyway.
+    static std::size_t chunk_bytes(std::uint32_t capacity) {
+        return (std::size_t{capacity} * sizeof(peer) + 8 + 15) / 16 * 16;
+    }
+    static std::uint32_t fitting_capacity(std::uint32_t wanted) {
+        return static_cast<std::uint32_t>((chunk_bytes(wanted) - 8) / sizeof(peer));
+    }
+    std::uint32_t grown_capacity(std::uint32_t needed) const {
+        return fitting_capacity(std::max(needed, capacity_ + capacity_ / 4));
     }
 
-    std::uint32_t slot_of(std::uint32_t pos, const keyed_hash& hash) const {
-        std::uint32_t s = home(peers_[pos], hash);
-        while (index_[s] != pos + 1) {
-            s = (s + 1) & index_mask_;
+    std::uint32_t home(const peer& p, const peer_index_pool::index& index,
+                       const peer_list_context& ctx) const {
+        std::uint8_t key[AddressBytes + 4];
+        std::memcpy(key, p.ip.data(), AddressBytes);
+        std::memcpy(key + AddressBytes, &p.port, 2);
+        const std::uint16_t tag = p.tag & peer::tag_mask;
+        std::memcpy(key + AddressBytes + 2, &tag, 2);
+        return static_cast<std::uint32_t>(ctx.hash(byte_view(key, sizeof key))) & index.mask;
+    }
+
+    std::uint32_t slot_of(std::uint32_t pos, const peer_list_context& ctx) const {
+        const peer_index_pool::index& index = ctx.indexes[index_];
+        std::uint32_t s = home(peers_[pos], index, ctx);
+        while (index.slots[s] != pos + 1) {
+            s = (s + 1) & index.mask;
         }
         return s;
     }
 
-    void index_insert(std::uint32_t pos, const keyed_hash& hash) {
-        std::uint32_t s = home(peers_[pos], hash);
-        while (index_[s] != 0) {
-            s = (s + 1) & index_mask_;
+    void index_insert(std::uint32_t pos, const peer_list_context& ctx) {
+        peer_index_pool::index& index = ctx.indexes[index_];
+        std::uint32_t s = home(peers_[pos], index, ctx);
+        while (index.slots[s] != 0) {
+            s = (s + 1) & index.mask;
         }
-        index_[s] = pos + 1;
+        index.slots[s] = pos + 1;
     }
 
     // Backward-shift deletion: later entries of the probe run move up so that no lookup stops early.
-    void index_remove_slot(std::uint32_t hole, const keyed_hash& hash) {
-        for (std::uint32_t s = (hole + 1) & index_mask_; index_[s] != 0; s = (s + 1) & index_mask_) {
-            const std::uint32_t wanted = home(peers_[index_[s] - 1], hash);
+    void index_remove_slot(std::uint32_t hole, const peer_list_context& ctx) {
+        peer_index_pool::index& index = ctx.indexes[index_];
+        for (std::uint32_t s = (hole + 1) & index.mask; index.slots[s] != 0; s = (s + 1) & index.mask) {
+            const std::uint32_t wanted = home(peers_[index.slots[s] - 1], index, ctx);
             // Moves up unless its home lies cyclically in (hole, s].
             const bool stays = hole <= s ? (hole < wanted && wanted <= s) : (hole < wanted || wanted <= s);
             if (!stays) {
-                index_[hole] = index_[s];
+                index.slots[hole] = index.slots[s];
                 hole = s;
             }
         }
-        index_[hole] = 0;
+        index.slots[hole] = 0;
     }
 
-    void move(std::uint32_t from, std::uint32_t to, const keyed_hash& hash) {
-        if (index_mask_ != 0) {
-            index_[slot_of(from, hash)] = to + 1;
+    void move(std::uint32_t from, std::uint32_t to, const peer_list_context& ctx) {
+        if (index_ != 0) {
+            ctx.indexes[index_].slots[slot_of(from, ctx)] = to + 1;
         }
         peers_[to] = peers_[from];
     }
 
-    void swap_positions(std::uint32_t a, std::uint32_t b, const keyed_hash& hash) {
+    void swap_positions(std::uint32_t a, std::uint32_t b, const peer_list_context& ctx) {
         if (a == b) {
             return;
         }
-        if (index_mask_ != 0) {
-            const std::uint32_t sa = slot_of(a, hash);
-            const std::uint32_t sb = slot_of(b, hash);
-            index_[sa] = b + 1;
-            index_[sb] = a + 1;
+        if (index_ != 0) {
+            const std::uint32_t sa = slot_of(a, ctx);
+            const std::uint32_t sb = slot_of(b, ctx);
+            ctx.indexes[index_].slots[sa] = b + 1;
+            ctx.indexes[index_].slots[sb] = a + 1;
         }
         std::swap(peers_[a], peers_[b]);
     }
 
-    void rebuild_index(const keyed_hash& hash) {
+    void rebuild_index(const peer_list_context& ctx) {
         std::uint32_t slots = 64;
         while (slots < 2 * size_ + 2) {
             slots *= 2;
         }
-        index_ = std::make_unique<std::uint32_t[]>(slots);
-        index_mask_ = slots - 1;
+        if (index_ == 0) {
+            index_ = ctx.indexes.acquire();
+        }
+        peer_index_pool::index& index = ctx.indexes[index_];
+        index.slots = std::make_unique<std::uint32_t[]>(slots);
+        index.mask = slots - 1;
         for (std::uint32_t i = 0; i < size_; ++i) {
-            index_insert(i, hash);
+            index_insert(i, ctx);
         }
     }
 
-    void drop_index() {
-        index_.reset();
-        index_mask_ = 0;
+    void drop_index(const peer_list_context& ctx) {
+        if (index_ != 0) {
+            ctx.indexes.release(index_);
+            index_ = 0;
+        }
     }
 
     void reallocate(std::uint32_t capacity) {
         if (capacity == 0) {
-            peers_.reset();
+            std::free(peers_);
+            peers_ = nullptr;
         } else {
-            auto fresh = std::make_unique_for_overwrite<peer[]>(capacity);
-            std::copy(peers_.get(), peers_.get() + size_, fresh.get());
-            peers_ = std::move(fresh);
+            // Records are trivially copyable: realloc may grow the chunk in place.
+            void* grown = std::realloc(peers_, std::size_t{capacity} * sizeof(peer));
+            if (grown == nullptr) {
+                throw std::bad_alloc();
+            }
+            peers_ = static_cast<peer*>(grown);
         }
         capacity_ = capacity;
     }
 
-    std::unique_ptr<peer[]> peers_;
+    peer* peers_ = nullptr;  // malloc'd: [0, leechers_) leechers, [leechers_, size_) seeders
     std::uint32_t size_ = 0;
     std::uint32_t capacity_ = 0;
-    std::uint32_t leechers_ = 0;              // peers_[0, leechers_) are leechers, the rest seeders
-    std::uint32_t index_mask_ = 0;            // slots - 1, or 0 without an index
-    std::unique_ptr<std::uint32_t[]> index_;  // position + 1 per slot, 0 for free
+    std::uint32_t leechers_ = 0;
+    std::uint32_t index_ = 0;  // in the pool; 0: none
 };
+
+static_assert(sizeof(peer_list<4>) == 24);
 
 }  // namespace hyphae

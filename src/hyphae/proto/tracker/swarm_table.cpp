@@ -13,7 +13,7 @@ tracked_peer<A> key_of(const endpoint& address, std::uint32_t tag) {
     const byte_view bytes = address.address.bytes();
     std::copy(bytes.begin(), bytes.end(), p.ip.begin());
     p.port = address.port;
-    p.id_tag = tag;
+    p.tag = static_cast<std::uint16_t>(tag & tracked_peer<A>::tag_mask);
     return p;
 }
 
@@ -56,7 +56,7 @@ std::uint32_t peer_id_tag(const id160& peer_id) {
 }
 
 swarm_table::swarm_table(const swarm_limits& limits, const keyed_hash& hash)
-    : limits_(limits), hash_(hash), swarms_(16, info_hash_hasher{hash}) {
+    : limits_(limits), hash_(hash), ctx_{hash_, indexes_}, swarms_(16, info_hash_hasher{hash}) {
     limits_.swarms_max = std::max<std::size_t>(limits_.swarms_max, 1);
     limits_.peers_max = std::max<std::size_t>(limits_.peers_max, 1);
     limits_.peers_per_swarm_max = std::max<std::size_t>(limits_.peers_per_swarm_max, 1);
@@ -89,10 +89,10 @@ announce_outcome swarm_table::announce(std::uint32_t now, const peer_announce& a
         swarm& s = it->second;
         s.last_active = now;
         auto remove = [&](auto& list, const auto& key) {
-            if (auto pos = list.find(key, hash_)) {
+            if (auto pos = list.find(key, ctx_)) {
                 peers_ -= 1;
                 seeders_ -= list.is_seeder(*pos) ? 1 : 0;
-                list.erase(*pos, hash_);
+                list.erase(*pos, ctx_);
             }
         };
         if (!v6) {
@@ -132,7 +132,7 @@ announce_outcome swarm_table::announce(std::uint32_t now, const peer_announce& a
 template <std::size_t A>
 std::uint32_t swarm_table::upsert(std::uint32_t now, swarm& s, peer_list<A>& list, const tracked_peer<A>& key,
                                   const peer_announce& a) {
-    std::optional<std::uint32_t> pos = list.find(key, hash_);
+    std::optional<std::uint32_t> pos = list.find(key, ctx_);
     if (!pos) {
         if (s.size() >= limits_.peers_per_swarm_max) {
             evict_oldest_in(s);
@@ -142,20 +142,20 @@ std::uint32_t swarm_table::upsert(std::uint32_t now, swarm& s, peer_list<A>& lis
         }
         tracked_peer<A> fresh = key;
         fresh.seen = now;
-        pos = list.insert(fresh, a.seeder, hash_);
+        pos = list.insert(fresh, a.seeder, ctx_);
         ++peers_;
         seeders_ += a.seeder ? 1 : 0;
     } else {
         if (list.is_seeder(*pos) != a.seeder) {
             seeders_ += a.seeder ? 1 : 0;
             seeders_ -= a.seeder ? 0 : 1;
-            pos = list.set_seeder(*pos, a.seeder, hash_);
+            pos = list.set_seeder(*pos, a.seeder, ctx_);
         }
         list.at(*pos).seen = now;
     }
     tracked_peer<A>& p = list.at(*pos);
-    if (a.event == announce_event::completed && !(p.flags & completed_counted)) {
-        p.flags |= completed_counted;
+    if (a.event == announce_event::completed && !(p.tag & tracked_peer<A>::completed_counted)) {
+        p.tag |= tracked_peer<A>::completed_counted;
         ++s.completed;
         ++completed_total_;
     }
@@ -340,11 +340,12 @@ void swarm_table::sweep(std::uint32_t now, std::uint32_t peer_ttl, std::uint32_t
 std::size_t swarm_table::memory_bytes() const {
     // A node of the map: its next pointer, the key and the swarm, rounded up as malloc does.
     constexpr std::size_t node = (sizeof(void*) + sizeof(sha1_hash) + 4 + sizeof(swarm) + 8 + 15) / 16 * 16;
-    std::size_t bytes = swarms_.bucket_count() * sizeof(void*) + swarms_.size() * node;
+    std::size_t bytes =
+        swarms_.bucket_count() * sizeof(void*) + swarms_.size() * node + indexes_.memory_bytes();
     for (const auto& [info_hash, s] : swarms_) {
         bytes += s.v4.memory_bytes();
         if (s.v6) {
-            bytes += sizeof(peer_list<16>) + s.v6->memory_bytes();
+            bytes += (sizeof(peer_list<16>) + 8 + 15) / 16 * 16 + s.v6->memory_bytes();
         }
     }
     return bytes;

@@ -2,9 +2,11 @@
 // Every swarm a tracker knows, and its peers: the tracker's whole state, in bounded memory.
 //
 // A swarm is an info-hash with its IPv4 and IPv6 peer_lists and its count of completed downloads.
-// A peer is (info-hash, address, port, peer id); the table keeps 32 bits of the peer id's hash,
-// enough to tell apart peers that share an address and port (behind one NAT) but not to answer
-// with peer ids. Time is seconds on the caller's clock (`now`, never going backwards); a peer is
+// A peer is (info-hash, address, port, peer id); the table keeps 15 bits of the peer id's hash,
+// enough to tell apart peers that share an address and port (behind one NAT; two such clients
+// are taken for one once in 32,768 times) but not to answer with peer ids. A swarm costs a
+// 72-byte map node (80 with malloc's own 8), its peers 12 bytes each (24 for IPv6) plus the
+// slack of their array. Time is seconds on the caller's clock (`now`, never going backwards); a peer is
 // current while now - seen <= peer_ttl.
 //
 // Bounds, each evicting the oldest first in batches of 1/16 of the bound, so that the cost of
@@ -69,7 +71,7 @@ struct swarm_table_counters {
     std::uint64_t swarms_evicted = 0;
 };
 
-// 32 bits of a peer id, for telling apart peers behind one address and port.
+// A hash of a peer id, for telling apart peers behind one address and port (15 bits are kept).
 std::uint32_t peer_id_tag(const id160& peer_id);
 
 class swarm_table {
@@ -122,6 +124,7 @@ private:
 
         std::uint32_t size() const { return v4.size() + (v6 ? v6->size() : 0); }
     };
+    static_assert(sizeof(swarm) == 40, "a map node of 8 + 20 + 4 + 40 = 72 bytes");
     struct info_hash_hasher {
         keyed_hash hash;
         std::size_t operator()(const sha1_hash& id) const { return hash(id.view()); }
@@ -143,6 +146,8 @@ private:
 
     swarm_limits limits_;
     keyed_hash hash_;
+    peer_index_pool indexes_;
+    peer_list_context ctx_;
     swarm_map swarms_;
     std::size_t peers_ = 0;
     std::size_t seeders_ = 0;
@@ -180,7 +185,7 @@ void swarm_table::for_each_swarm(Visit&& visit) const {
 
 template <std::size_t A, class Predicate>
 void swarm_table::remove_from(peer_list<A>& list, Predicate&& remove) {
-    const removed_peers gone = list.remove_if(remove, hash_);
+    const removed_peers gone = list.remove_if(remove, ctx_);
     peers_ -= gone.leechers + gone.seeders;
     seeders_ -= gone.seeders;
 }
@@ -202,10 +207,10 @@ bool swarm_table::restore_peer(const sha1_hash& info_hash, const tracked_peer<A>
         }
         list = s.v6.get();
     }
-    if (list->find(peer, hash_)) {
+    if (list->find(peer, ctx_)) {
         return false;
     }
-    list->insert(peer, seeder, hash_);
+    list->insert(peer, seeder, ctx_);
     ++peers_;
     seeders_ += seeder ? 1 : 0;
     return true;

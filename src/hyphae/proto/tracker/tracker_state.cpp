@@ -36,10 +36,11 @@ void put_peers(byte_buffer& out, const peer_list<A>& list, std::uint32_t now) {
         const tracked_peer<A>& p = list[i];
         out.insert(out.end(), p.ip.begin(), p.ip.end());
         put(out, p.port, 2);
-        const std::uint8_t flags = static_cast<std::uint8_t>(
-            (list.is_seeder(i) ? seeder_flag : 0) | (p.flags & completed_counted ? completed_flag : 0));
+        const std::uint8_t flags =
+            static_cast<std::uint8_t>((list.is_seeder(i) ? seeder_flag : 0) |
+                                      (p.tag & tracked_peer<A>::completed_counted ? completed_flag : 0));
         out.push_back(flags);
-        put(out, p.id_tag, 4);
+        put(out, p.tag & tracked_peer<A>::tag_mask, 2);
         put(out, now - std::min(p.seen, now), 4);
     }
 }
@@ -52,7 +53,7 @@ struct swarm_record {
 };
 
 constexpr std::size_t peer_record_size(std::size_t address_bytes) {
-    return address_bytes + 2 + 1 + 4 + 4;
+    return address_bytes + 2 + 1 + 2 + 4;
 }
 
 result<swarm_record> read_swarm_record(byte_view body, std::size_t at) {
@@ -167,7 +168,7 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
         ++summary.swarms;
         auto restore = [&]<std::size_t A>(std::uint32_t count) {
             for (std::uint32_t i = 0; i < count; ++i, p += peer_record_size(A)) {
-                const std::uint64_t age = get(body, p + A + 7, 4) + downtime;
+                const std::uint64_t age = get(body, p + A + 5, 4) + downtime;
                 if (age > peer_ttl) {
                     ++summary.peers_expired;
                     continue;
@@ -176,8 +177,9 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
                 std::copy_n(body.begin() + static_cast<std::ptrdiff_t>(p), A, peer.ip.begin());
                 peer.port = static_cast<std::uint16_t>(get(body, p + A, 2));
                 const std::uint8_t flags = body[p + A + 2];
-                peer.flags = flags & completed_flag ? completed_counted : 0;
-                peer.id_tag = static_cast<std::uint32_t>(get(body, p + A + 3, 4));
+                peer.tag = static_cast<std::uint16_t>(
+                    (get(body, p + A + 3, 2) & tracked_peer<A>::tag_mask) |
+                    (flags & completed_flag ? tracked_peer<A>::completed_counted : 0));
                 peer.seen = time_of(age);
                 if (peer.port != 0 && table.restore_peer(info_hash, peer, (flags & seeder_flag) != 0)) {
                     ++summary.peers;

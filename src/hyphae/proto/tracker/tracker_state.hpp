@@ -5,7 +5,7 @@
 //
 //   "HYTRKST\n" version:u32 saved_at:i64 (Unix seconds) swarms:u64 peers:u64
 //   per swarm: info-hash[20] completed:u32 idle:u32 v4_peers:u32 v6_peers:u32, then its peers:
-//     address[4|16] port:u16 flags:u8 (1 seeder, 2 completed counted) id_tag:u32 age:u32
+//     address[4|16] port:u16 flags:u8 (1 seeder, 2 completed counted) tag:u16 age:u32
 //   SHA-1 of all the above
 // Integers are big-endian. The file is written by the runtime atomically; a file that does not
 // check out (truncated, corrupt, another version) is an error before anything is restored.

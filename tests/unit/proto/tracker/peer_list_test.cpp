@@ -16,7 +16,7 @@ peer4 make_peer(std::uint32_t n) {
     p.ip = {10, static_cast<std::uint8_t>(n >> 16), static_cast<std::uint8_t>(n >> 8),
             static_cast<std::uint8_t>(n)};
     p.port = static_cast<std::uint16_t>(1000 + n % 7);
-    p.id_tag = n * 2654435761u;
+    p.tag = static_cast<std::uint16_t>(n & peer4::tag_mask);
     p.seen = n;
     return p;
 }
@@ -25,7 +25,9 @@ peer4 make_peer(std::uint32_t n) {
 // coming and going as the list grows past and shrinks below its threshold.
 TEST(peer_list, agrees_with_a_model_through_random_operations) {
     rng random(1);
-    keyed_hash hash(random);
+    keyed_hash key(random);
+    peer_index_pool pool;
+    const peer_list_context hash{key, pool};
     peer_list<4> list;
     std::map<std::uint32_t, bool> model;  // peer number -> seeder
     bool saw_index = false;
@@ -71,11 +73,17 @@ TEST(peer_list, agrees_with_a_model_through_random_operations) {
         }
     }
     EXPECT_TRUE(saw_index);
+    EXPECT_EQ(pool.in_use(), list.indexed() ? 1u : 0u);
+    list.remove_if([](const peer4&) { return true; }, hash);
+    EXPECT_EQ(pool.in_use(), 0u);  // an emptied list gives its index back
+    EXPECT_EQ(list.capacity(), 0u);
 }
 
 TEST(peer_list, keeps_leechers_before_seeders_and_frees_memory_when_empty) {
     rng random(2);
-    keyed_hash hash(random);
+    keyed_hash key(random);
+    peer_index_pool pool;
+    const peer_list_context hash{key, pool};
     peer_list<4> list;
     for (std::uint32_t i = 0; i < 100; ++i) {
         list.insert(make_peer(i), i % 3 == 0, hash);
@@ -96,7 +104,9 @@ TEST(peer_list, keeps_leechers_before_seeders_and_frees_memory_when_empty) {
 
 TEST(peer_list, remove_if_keeps_the_rest_findable_and_shrinks) {
     rng random(3);
-    keyed_hash hash(random);
+    keyed_hash key(random);
+    peer_index_pool pool;
+    const peer_list_context hash{key, pool};
     peer_list<4> list;
     for (std::uint32_t i = 0; i < 1000; ++i) {
         list.insert(make_peer(i), i % 2 == 0, hash);
@@ -119,7 +129,9 @@ TEST(peer_list, remove_if_keeps_the_rest_findable_and_shrinks) {
 
 TEST(peer_list, sample_offers_each_peer_once_and_uniformly) {
     rng random(4);
-    keyed_hash hash(random);
+    keyed_hash key(random);
+    peer_index_pool pool;
+    const peer_list_context hash{key, pool};
     peer_list<4> list;
     for (std::uint32_t i = 0; i < 40; ++i) {
         list.insert(make_peer(i), false, hash);
@@ -151,7 +163,9 @@ TEST(peer_list, sample_offers_each_peer_once_and_uniformly) {
 
 TEST(peer_list, sample_stops_after_offering_everyone_when_few_are_taken) {
     rng random(5);
-    keyed_hash hash(random);
+    keyed_hash key(random);
+    peer_index_pool pool;
+    const peer_list_context hash{key, pool};
     peer_list<4> list;
     for (std::uint32_t i = 0; i < 50; ++i) {
         list.insert(make_peer(i), false, hash);
