@@ -82,6 +82,10 @@ announce_outcome swarm_table::announce(std::uint32_t now, const peer_announce& a
     const bool v6 = a.address.address.is_v6();
     const std::uint32_t tag = peer_id_tag(a.peer_id);
     auto it = swarms_.find(a.info_hash);
+    const bool refused = it == swarms_.end() && creation_filter_ && !creation_filter_(a.info_hash);
+    if (refused) {
+        return {{}, {}, true};
+    }
     if (a.event == announce_event::stopped) {
         if (it == swarms_.end()) {
             return {};

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -62,6 +63,7 @@ struct peer_announce {
 struct announce_outcome {
     swarm_counts counts;              // after this announce
     std::span<const endpoint> peers;  // valid until the next call; never the announcer itself
+    bool refused = false;             // an unknown swarm the creation filter refused
 };
 
 struct swarm_table_counters {
@@ -78,9 +80,16 @@ class swarm_table {
 public:
     swarm_table(const swarm_limits& limits, const keyed_hash& hash);
 
+    // Only swarms the filter accepts are created (an allow-list): a swarm the table holds was
+    // accepted, so known swarms, the hot path, never ask it.
+    void set_creation_filter(std::function<bool(const sha1_hash&)> filter) {
+        creation_filter_ = std::move(filter);
+    }
+
     // Adds, refreshes or (event 'stopped') removes the peer, and picks up to a.numwant current
     // peers for it at random: a seeder gets leechers only. A 'stopped' announce never creates a
-    // swarm and is answered with counts alone. 'completed' counts once per peer.
+    // swarm and is answered with counts alone. 'completed' counts once per peer. An unknown swarm
+    // that the creation filter refuses is left alone and the outcome says `refused`.
     announce_outcome announce(std::uint32_t now, const peer_announce& a, std::uint32_t peer_ttl, rng& random);
     // Zeros for an unknown swarm.
     swarm_counts counts(const sha1_hash& info_hash) const;
@@ -145,6 +154,7 @@ private:
     void evict_oldest_in(swarm& s);
 
     swarm_limits limits_;
+    std::function<bool(const sha1_hash&)> creation_filter_;
     keyed_hash hash_;
     peer_index_pool indexes_;
     peer_list_context ctx_;

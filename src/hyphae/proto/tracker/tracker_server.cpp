@@ -50,6 +50,7 @@ tracker_server::tracker_server(const tracker_config& config, std::uint64_t seed,
                     hash_),
       next_tick_(now + std::chrono::seconds(1)) {
     config_.expire_intervals = std::max(config_.expire_intervals, 1u);
+    table_.set_creation_filter([this](const sha1_hash& h) { return allowed(h); });
 }
 
 std::uint32_t tracker_server::clock(time_point now) const {
@@ -73,12 +74,13 @@ std::size_t tracker_server::numwant(std::optional<std::int64_t> asked) const {
 }
 
 tracker_server::announce_answer tracker_server::announce(time_point now, const peer_announce& a) {
-    if (!allowed(a.info_hash)) {
+    announce_outcome outcome = table_.announce(clock(now), a, peer_ttl(), random_);
+    if (outcome.refused) {
         ++counters_.unknown_torrents;
         ++counters_.announce_failures;
         return {std::string(unregistered), {}};
     }
-    return {std::nullopt, table_.announce(clock(now), a, peer_ttl(), random_)};
+    return {std::nullopt, outcome};
 }
 
 // UDP
@@ -169,7 +171,7 @@ void tracker_server::on_udp_request(time_point now, const endpoint& source, cons
             std::vector<udp_scrape_entry> entries;
             entries.reserve(hashes->size());
             for (const sha1_hash& h : *hashes) {
-                const swarm_counts c = allowed(h) ? table_.counts(h) : swarm_counts{};
+                const swarm_counts c = table_.counts(h);  // the table holds allowed swarms only
                 entries.push_back({c.seeders, c.completed, c.leechers});
             }
             ++counters_.udp_scrapes;
@@ -331,7 +333,7 @@ std::string tracker_server::http_scrape(const endpoint& from, std::string_view q
     std::vector<scrape_entry> files;
     files.reserve(hashes->size());
     for (const sha1_hash& h : *hashes) {
-        const swarm_counts c = allowed(h) ? table_.counts(h) : swarm_counts{};
+        const swarm_counts c = table_.counts(h);  // the table holds allowed swarms only
         files.push_back({h, c.seeders, c.completed, c.leechers});
     }
     ++counters_.http_scrapes;

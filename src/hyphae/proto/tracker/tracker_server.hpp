@@ -121,6 +121,8 @@ struct tracker_notice {
 class tracker_server {
 public:
     tracker_server(const tracker_config& config, std::uint64_t seed, time_point now);
+    tracker_server(const tracker_server&) = delete;  // its table's filter refers to it
+    tracker_server& operator=(const tracker_server&) = delete;
 
     void on_datagram(time_point now, const endpoint& from, byte_view bytes);
     void on_connection_opened(time_point now, std::uint64_t connection, const endpoint& from);

@@ -238,6 +238,25 @@ TEST_F(table_fixture, evicts_a_swarms_oldest_peers_past_its_bound) {
     }
 }
 
+TEST_F(table_fixture, creates_only_swarms_the_filter_accepts_and_asks_only_for_new_ones) {
+    int asked = 0;
+    table->set_creation_filter([&](const sha1_hash& h) {
+        ++asked;
+        return h == swarm_id(1);
+    });
+    EXPECT_FALSE(go(t0, peer(1, 1)).refused);
+    EXPECT_FALSE(go(t0, peer(1, 2)).refused);
+    EXPECT_EQ(asked, 1);  // a known swarm is not asked about again
+    const auto refused = go(t0, peer(2, 1));
+    EXPECT_TRUE(refused.refused);
+    EXPECT_TRUE(refused.peers.empty());
+    peer_announce stop = peer(3, 1);
+    stop.event = announce_event::stopped;
+    EXPECT_TRUE(go(t0, stop).refused);
+    EXPECT_EQ(table->swarms(), 1u);
+    EXPECT_EQ(table->peers(), 2u);
+}
+
 TEST_F(table_fixture, drops_swarms_an_allow_list_refuses) {
     go(t0, peer(1, 1));
     go(t0, peer(2, 1));
