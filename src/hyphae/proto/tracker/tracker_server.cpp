@@ -266,7 +266,7 @@ bool tracker_server::on_http_request(time_point now, std::uint64_t connection, h
     std::string body;
     std::string_view content_type = "text/plain";
     if (target.path == "/announce") {
-        body = http_announce(now, from, request, target.query);
+        body = http_announce(now, from, target.query);
     } else if (target.path == "/scrape") {
         body = http_scrape(from, target.query);
     } else if (target.path == "/stats") {
@@ -282,8 +282,7 @@ bool tracker_server::on_http_request(time_point now, std::uint64_t connection, h
     return write(connection, 200, "OK", content_type, body, close_after) && !close_after;
 }
 
-std::string tracker_server::http_announce(time_point now, const endpoint& from, const http_request&,
-                                          std::string_view query) {
+std::string tracker_server::http_announce(time_point now, const endpoint& from, std::string_view query) {
     auto q = parse_announce_query(query, config_.query);
     if (!q) {
         ++counters_.announce_failures;

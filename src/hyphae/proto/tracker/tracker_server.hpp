@@ -172,8 +172,7 @@ private:
     // False when the connection is closing (the caller drops its session).
     bool on_http_request(time_point now, std::uint64_t connection, http_session& session,
                          http_request& request);
-    std::string http_announce(time_point now, const endpoint& from, const http_request& request,
-                              std::string_view query);
+    std::string http_announce(time_point now, const endpoint& from, std::string_view query);
     std::string http_scrape(const endpoint& from, std::string_view query);
     // False when the answer could not be queued and the connection is closed instead.
     bool write(std::uint64_t connection, int status, std::string_view reason, std::string_view content_type,
