@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "interop_content.hpp"
 #include "subprocess.hpp"
 #include "temp_dir.hpp"
 #include "transmission.hpp"
@@ -23,31 +24,13 @@ void require(const std::string& program) {
 }
 
 // A folder of three files with sizes that straddle pieces, and its torrent.
-struct shared_content {
-    test::temp_dir dir;
-    std::string torrent;
-    std::string info_hash;
-
-    explicit shared_content(std::size_t scale = 1, std::int64_t piece = 32768) {
-        dir.write("seed/content/one.bin", test::pseudo_random_bytes(1'000'003 * scale, 1));
-        dir.write("seed/content/sub/two.bin", test::pseudo_random_bytes(2'500'001 * scale, 2));
-        dir.write("seed/content/three.txt", test::pseudo_random_bytes(77 * scale, 3));
-        torrent = dir / "content.torrent";
-        auto r = test::run({HYPHAE_BIN, "create", dir / "seed/content", "-o", torrent, "--piece-size",
-                            std::to_string(piece)});
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        auto info = test::run({HYPHAE_BIN, "info", "--json", torrent});
-        info_hash = nlohmann::json::parse(info.out)["info_hash"];
-    }
-
-    // The downloaded tree under `folder` equals the seed's, file by file.
-    void expect_same(const std::string& folder) const {
-        for (const char* f : {"one.bin", "sub/two.bin", "three.txt"}) {
-            EXPECT_EQ(test::read_file(folder + "/content/" + f),
-                      test::read_file(dir / ("seed/content/" + std::string(f))))
-                << f << " differs in " << folder;
-        }
-    }
+struct shared_content : test::interop_content {
+    explicit shared_content(std::size_t scale = 1, std::int64_t piece = 32768)
+        : interop_content(HYPHAE_BIN,
+                          {{"one.bin", 1'000'003 * scale, 1},
+                           {"sub/two.bin", 2'500'001 * scale, 2},
+                           {"three.txt", 77 * scale, 3}},
+                          piece) {}
 };
 
 std::uint16_t port_from(const std::optional<std::string>& line) {
@@ -79,14 +62,6 @@ std::unique_ptr<test::background_process> libtorrent_peer(const std::vector<std:
     return p;
 }
 
-std::string dump(test::background_process& p) {
-    std::string out;
-    for (const auto& line : p.lines()) {
-        out += line + "\n";
-    }
-    return out.size() > 4000 ? out.substr(out.size() - 4000) : out;
-}
-
 TEST(libtorrent, downloads_from_hyphae) {
     require(python);
     shared_content c;
@@ -97,10 +72,10 @@ TEST(libtorrent, downloads_from_hyphae) {
                                   "127.0.0.1:" + std::to_string(seed_port)},
                                  lt_port);
     auto code = leech->wait(120s);
-    ASSERT_TRUE(code) << "libtorrent did not finish\n" << dump(*leech) << dump(*seed);
+    ASSERT_TRUE(code) << "libtorrent did not finish\n" << leech->output() << seed->output();
     EXPECT_EQ(*code, 0);
     c.expect_same(c.dir / "lt");
-    EXPECT_EQ(seed->stop(), 0) << "hyphae seed exits cleanly on SIGTERM\n" << dump(*seed);
+    EXPECT_EQ(seed->stop(), 0) << "hyphae seed exits cleanly on SIGTERM\n" << seed->output();
 }
 
 TEST(libtorrent, seeds_to_hyphae) {
@@ -111,7 +86,7 @@ TEST(libtorrent, seeds_to_hyphae) {
     auto get = test::run({HYPHAE_BIN, "get", c.torrent, "-o", c.dir / "hy", "--peer",
                           "127.0.0.1:" + std::to_string(lt_port), "--port", "0", "--bind", "127.0.0.1"},
                          120s);
-    ASSERT_EQ(get.exit_code, 0) << get.err << "\n" << dump(*seed);
+    ASSERT_EQ(get.exit_code, 0) << get.err << "\n" << seed->output();
     EXPECT_NE(get.err.find("complete:"), std::string::npos);
     c.expect_same(c.dir / "hy");
 }
@@ -190,10 +165,10 @@ TEST(mixed_swarm, one_hyphae_seed_and_libtorrent_hyphae_libtorrent_leechers) {
     auto lt2 = libtorrent_peer({"get", c.torrent, c.dir / "lt2", "--port", "0", "--connect", seed_at,
                                 "--connect", "127.0.0.1:" + std::to_string(hy_port), "--connect", lt1_at},
                                lt2_port);
-    ASSERT_TRUE(hy->wait_for_line("complete:", 120s)) << dump(*hy);
-    ASSERT_TRUE(lt1->wait_for_line("finished", 120s)) << dump(*lt1);
+    ASSERT_TRUE(hy->wait_for_line("complete:", 120s)) << hy->output();
+    ASSERT_TRUE(lt1->wait_for_line("finished", 120s)) << lt1->output();
     auto code = lt2->wait(120s);
-    ASSERT_TRUE(code) << dump(*lt2);
+    ASSERT_TRUE(code) << lt2->output();
     EXPECT_EQ(*code, 0);
     c.expect_same(c.dir / "hy");
     c.expect_same(c.dir / "lt1");
@@ -219,7 +194,7 @@ TEST(crash, kill_9_during_a_download_then_restart_finishes_and_keeps_what_was_ve
                 return line.find('%') != std::string::npos && std::atof(line.c_str()) >= 30.0;
             },
             120s);
-        ASSERT_TRUE(far_enough) << dump(first);
+        ASSERT_TRUE(far_enough) << first.output();
         ASSERT_LT(std::atof(far_enough->c_str()), 90.0)
             << "the crash must come in the middle of the download";
         first.kill_now();

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "hyphae_tracker.hpp"
+#include "interop_content.hpp"
 #include "subprocess.hpp"
 #include "temp_dir.hpp"
 #include "transmission.hpp"
@@ -19,40 +20,16 @@ using namespace std::chrono_literals;
 const std::string python = "/usr/bin/python3";
 const std::string lt_peer = std::string(HYPHAE_SOURCE_DIR) + "/tests/interop/lt_peer.py";
 
-struct tracked_swarm {
-    test::temp_dir dir;
-    std::string info_hash;
+// Content and a Hyphae tracker that tracks it alone, as a private tracker would.
+struct tracked_swarm : test::interop_content {
     std::unique_ptr<test::hyphae_tracker> tracker;
 
-    tracked_swarm() {
-        dir.write("seed/content/a.bin", test::pseudo_random_bytes(2'000'003, 21));
-        dir.write("seed/content/b/c.bin", test::pseudo_random_bytes(500'001, 22));
-        auto plain = test::run({HYPHAE_BIN, "create", dir / "seed/content", "-o", dir / "plain.torrent",
-                                "--piece-size", "65536"});
-        EXPECT_EQ(plain.exit_code, 0) << plain.err;
-        info_hash = nlohmann::json::parse(
-            test::run({HYPHAE_BIN, "info", "--json", dir / "plain.torrent"}).out)["info_hash"];
-        // The tracker tracks this torrent only, as a private tracker would.
+    tracked_swarm()
+        : interop_content(HYPHAE_BIN, {{"a.bin", 2'000'003, 21}, {"b/c.bin", 500'001, 22}}, 65536) {
         const std::string allow = dir.write("allow.txt", info_hash + "\n");
         tracker = std::make_unique<test::hyphae_tracker>(HYPHAE_BIN,
                                                          std::vector<std::string>{"--allow", allow, "-v"});
         EXPECT_TRUE(tracker->ready()) << tracker->output();
-    }
-
-    std::string torrent_for(const std::string& url, const std::string& name) {
-        const std::string path = dir / name;
-        auto r = test::run({HYPHAE_BIN, "create", dir / "seed/content", "-o", path, "--piece-size", "65536",
-                            "--tracker", url});
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        return path;
-    }
-
-    void expect_same(const std::string& folder) const {
-        for (const char* f : {"a.bin", "b/c.bin"}) {
-            EXPECT_EQ(test::read_file(folder + "/content/" + f),
-                      test::read_file(dir / ("seed/content/" + std::string(f))))
-                << f;
-        }
     }
 
     // Waits until the tracker's figure at `path` reaches `value`.
@@ -69,14 +46,6 @@ struct tracked_swarm {
     }
 };
 
-std::string dump(test::background_process& p) {
-    std::string out;
-    for (const auto& line : p.lines()) {
-        out += line + "\n";
-    }
-    return out;
-}
-
 // Transmission 3.00 never dials 127/8 peers that a tracker lists (they are "martian" to it) but
 // accepts them: it joins first, and libtorrent's seed, learning of it from the tracker, dials it.
 TEST(hyphae_tracker, transmission_downloads_from_libtorrent_found_through_http) {
@@ -88,9 +57,9 @@ TEST(hyphae_tracker, transmission_downloads_from_libtorrent_found_through_http) 
     ASSERT_TRUE(daemon.add(torrent, s.dir / "tr"));
     ASSERT_TRUE(daemon.wait_announced(120s)) << daemon.trackers() << s.tracker->output();
     test::background_process seed({python, lt_peer, "seed", torrent, s.dir / "seed", "--port", "0"});
-    ASSERT_TRUE(seed.wait_for_line("listening", 20s)) << dump(seed);
+    ASSERT_TRUE(seed.wait_for_line("listening", 20s)) << seed.output();
     ASSERT_TRUE(daemon.wait_complete(120s))
-        << daemon.info() << daemon.trackers() << s.tracker->output() << dump(seed);
+        << daemon.info() << daemon.trackers() << s.tracker->output() << seed.output();
     s.expect_same(s.dir / "tr");
     const auto stats = s.tracker->stats();
     EXPECT_EQ(stats["swarms"], 1) << stats.dump();
@@ -112,7 +81,7 @@ TEST(hyphae_tracker, libtorrent_downloads_from_transmission_found_through_udp) {
     ASSERT_TRUE(s.wait_stat("seeders", 1, 60s)) << s.tracker->stats().dump();
     test::background_process leech({python, lt_peer, "get", torrent, s.dir / "lt", "--port", "0"});
     auto code = leech.wait(120s);
-    ASSERT_TRUE(code) << dump(leech) << daemon.info() << s.tracker->output();
+    ASSERT_TRUE(code) << leech.output() << daemon.info() << s.tracker->output();
     EXPECT_EQ(*code, 0);
     s.expect_same(s.dir / "lt");
     const auto stats = s.tracker->stats();
@@ -130,14 +99,14 @@ TEST(hyphae_tracker, libtorrent_and_hyphae_download_from_a_libtorrent_seed_throu
     ASSERT_TRUE(s.tracker->ready());
     const std::string torrent = s.torrent_for(s.tracker->udp_url(), "udp.torrent");
     test::background_process seed({python, lt_peer, "seed", torrent, s.dir / "seed", "--port", "0"});
-    ASSERT_TRUE(seed.wait_for_line("listening", 20s)) << dump(seed);
-    ASSERT_TRUE(s.wait_stat("seeders", 1, 60s)) << s.tracker->stats().dump() << dump(seed);
+    ASSERT_TRUE(seed.wait_for_line("listening", 20s)) << seed.output();
+    ASSERT_TRUE(s.wait_stat("seeders", 1, 60s)) << s.tracker->stats().dump() << seed.output();
     test::background_process leech({python, lt_peer, "get", torrent, s.dir / "lt", "--port", "0"});
     auto get = test::run(
         {HYPHAE_BIN, "get", torrent, "-o", s.dir / "hy", "--port", "0", "--bind", "127.0.0.1"}, 120s);
     EXPECT_EQ(get.exit_code, 0) << get.err << s.tracker->output();
     auto code = leech.wait(120s);
-    ASSERT_TRUE(code) << dump(leech);
+    ASSERT_TRUE(code) << leech.output();
     EXPECT_EQ(*code, 0);
     s.expect_same(s.dir / "lt");
     s.expect_same(s.dir / "hy");

@@ -1,6 +1,7 @@
 // Peers that find each other through a tracker alone (opentracker, HTTP and UDP), with Hyphae on
 // one side and libtorrent or Transmission on the other. No --peer, no --connect.
 
+#include "interop_content.hpp"
 #include "opentracker.hpp"
 #include "subprocess.hpp"
 #include "temp_dir.hpp"
@@ -16,39 +17,14 @@ using namespace std::chrono_literals;
 const std::string python = "/usr/bin/python3";
 const std::string lt_peer = std::string(HYPHAE_SOURCE_DIR) + "/tests/interop/lt_peer.py";
 
-struct tracked_content {
-    test::temp_dir dir;
-    std::string info_hash;
+// Content whose info-hash the tracker knows (opentracker tracks only listed info-hashes).
+struct tracked_content : test::interop_content {
     std::unique_ptr<test::opentracker> tracker;
 
-    tracked_content() {
-        dir.write("seed/content/a.bin", test::pseudo_random_bytes(1'500'007, 11));
-        dir.write("seed/content/b/c.bin", test::pseudo_random_bytes(700'001, 12));
-        auto plain = test::run({HYPHAE_BIN, "create", dir / "seed/content", "-o", dir / "plain.torrent",
-                                "--piece-size", "32768"});
-        EXPECT_EQ(plain.exit_code, 0) << plain.err;
-        info_hash = nlohmann::json::parse(
-            test::run({HYPHAE_BIN, "info", "--json", dir / "plain.torrent"}).out)["info_hash"];
-        tracker =
-            std::make_unique<test::opentracker>(dir.path().string(), std::vector<std::string>{info_hash});
-    }
-
-    // The same content announced to `url` (trackers are outside the info dictionary: same info-hash).
-    std::string torrent_for(const std::string& url, const std::string& name) {
-        const std::string path = dir / name;
-        auto r = test::run({HYPHAE_BIN, "create", dir / "seed/content", "-o", path, "--piece-size", "32768",
-                            "--tracker", url});
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        return path;
-    }
-
-    void expect_same(const std::string& folder) const {
-        for (const char* f : {"a.bin", "b/c.bin"}) {
-            EXPECT_EQ(test::read_file(folder + "/content/" + f),
-                      test::read_file(dir / ("seed/content/" + std::string(f))))
-                << f;
-        }
-    }
+    tracked_content()
+        : interop_content(HYPHAE_BIN, {{"a.bin", 1'500'007, 11}, {"b/c.bin", 700'001, 12}}, 32768),
+          tracker(std::make_unique<test::opentracker>(dir.path().string(),
+                                                      std::vector<std::string>{info_hash})) {}
 };
 
 std::unique_ptr<test::background_process> hyphae_seed(tracked_content& c, const std::string& torrent) {
@@ -56,14 +32,6 @@ std::unique_ptr<test::background_process> hyphae_seed(tracked_content& c, const 
         HYPHAE_BIN, "seed", torrent, "--data", c.dir / "seed", "--port", "0", "--bind", "127.0.0.1", "-v"});
     EXPECT_TRUE(p->wait_for_line("announced", 30s)) << "hyphae seed did not announce";
     return p;
-}
-
-std::string dump(test::background_process& p) {
-    std::string out;
-    for (const auto& line : p.lines()) {
-        out += line + "\n";
-    }
-    return out;
 }
 
 // Transmission 3.00 never dials loopback peers a tracker lists (127/8 is "martian" to it), but
@@ -77,7 +45,7 @@ TEST(tracker, transmission_downloads_from_a_hyphae_seed_found_through_an_http_tr
     ASSERT_TRUE(daemon.add(torrent, c.dir / "tr"));
     ASSERT_TRUE(daemon.wait_announced(120s)) << daemon.trackers();
     auto seed = hyphae_seed(c, torrent);
-    ASSERT_TRUE(daemon.wait_complete(120s)) << daemon.info() << daemon.trackers() << dump(*seed);
+    ASSERT_TRUE(daemon.wait_complete(120s)) << daemon.info() << daemon.trackers() << seed->output();
     c.expect_same(c.dir / "tr");
     EXPECT_EQ(seed->stop(), 0);
 }
@@ -89,7 +57,7 @@ TEST(tracker, libtorrent_finds_a_hyphae_seed_through_a_udp_tracker) {
     auto seed = hyphae_seed(c, torrent);
     test::background_process leech({python, lt_peer, "get", torrent, c.dir / "lt", "--port", "0"});
     auto code = leech.wait(120s);
-    ASSERT_TRUE(code) << dump(leech) << dump(*seed);
+    ASSERT_TRUE(code) << leech.output() << seed->output();
     EXPECT_EQ(*code, 0);
     c.expect_same(c.dir / "lt");
 }

@@ -23,11 +23,7 @@ hyphae_tracker::hyphae_tracker(const std::string& binary, const std::vector<std:
 }
 
 std::string hyphae_tracker::output() const {
-    std::string out;
-    for (const auto& line : process_->lines()) {
-        out += line + "\n";
-    }
-    return out;
+    return process_->output();
 }
 
 nlohmann::json hyphae_tracker::stats() const {

@@ -255,4 +255,12 @@ void background_process::kill_now() {
     exit_code_ = -1;
 }
 
+std::string background_process::output(std::size_t tail_max) const {
+    std::string out;
+    for (const auto& line : lines_) {
+        out += line + "\n";
+    }
+    return out.size() > tail_max ? out.substr(out.size() - tail_max) : out;
+}
+
 }  // namespace hyphae::test

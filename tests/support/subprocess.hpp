@@ -49,6 +49,8 @@ public:
                                              std::chrono::milliseconds deadline);
     // Every line seen so far.
     const std::vector<std::string>& lines() const { return lines_; }
+    // Every line so far as one text, its last `tail_max` characters, for failure messages.
+    std::string output(std::size_t tail_max = 4000) const;
     // Sends SIGTERM and waits up to `grace`, then SIGKILL; returns the exit code (-1: signalled).
     int stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
     // Waits for the process to end on its own; empty on deadline.

@@ -216,9 +216,7 @@ void tracker_runtime::start_read(std::uint64_t id) {
                 return;
             }
             if (ec) {
-                close(id);
-                core_.on_connection_closed(runtime_now(), id);
-                pump();
+                lost(id);
                 return;
             }
             core_.on_stream_bytes(runtime_now(), id, byte_view(c->read_buffer.data(), n));
@@ -256,13 +254,17 @@ void tracker_runtime::write_next(std::uint64_t id) {
             return;
         }
         if (ec) {
-            close(id);
-            core_.on_connection_closed(runtime_now(), id);
-            pump();
+            lost(id);
             return;
         }
         write_next(id);
     });
+}
+
+void tracker_runtime::lost(std::uint64_t id) {
+    close(id);
+    core_.on_connection_closed(runtime_now(), id);
+    pump();
 }
 
 void tracker_runtime::close(std::uint64_t id) {

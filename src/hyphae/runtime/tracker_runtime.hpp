@@ -61,6 +61,8 @@ private:
     void start_read(std::uint64_t id);
     void write_next(std::uint64_t id);
     void close(std::uint64_t id);
+    // The peer closed the connection or it failed: close it and tell the core.
+    void lost(std::uint64_t id);
     void wait_udp();
     void read_udp();
     void flush_datagrams();
