@@ -1,6 +1,7 @@
 // Micro benchmarks of the tracker core without sockets: a UDP announce and an HTTP announce from
 // parse to reply, on a table of 100,000 swarms and 1,000,000 peers (the load of bench/tracker.sh),
-// and the table's own bytes per peer. Run: build/release/bench/hyphae_micro_bench --benchmark_filter=tracker
+// the table's own bytes per peer, and encoding and restoring the state file of that table.
+// Run: build/release/bench/hyphae_micro_bench --benchmark_filter=tracker
 
 #include <memory>
 
@@ -86,8 +87,32 @@ void tracker_http_announce(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// The state file of the loaded table: encoded on the tracker's loop (then written on a thread).
+void tracker_export_state(benchmark::State& state) {
+    loaded_tracker& t = tracker();
+    std::size_t bytes = 0;
+    for (auto _ : state) {
+        bytes = t.core->export_state(t.now, 1'800'000'000).size();
+        benchmark::DoNotOptimize(bytes);
+    }
+    state.counters["file_bytes"] = static_cast<double>(bytes);
+}
+
+void tracker_import_state(benchmark::State& state) {
+    loaded_tracker& t = tracker();
+    const byte_buffer file = t.core->export_state(t.now, 1'800'000'000);
+    for (auto _ : state) {
+        tracker_config config;
+        tracker_server fresh(config, 2, t.now);
+        auto summary = fresh.import_state(t.now, 1'800'000'010, file);
+        benchmark::DoNotOptimize(summary);
+    }
+}
+
 BENCHMARK(tracker_udp_announce);
 BENCHMARK(tracker_http_announce);
+BENCHMARK(tracker_export_state)->Unit(benchmark::kMillisecond);
+BENCHMARK(tracker_import_state)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace hyphae
