@@ -23,6 +23,8 @@ if(HYPHAE_FUZZ)
     message(FATAL_ERROR "HYPHAE_FUZZ needs clang (libFuzzer); use the 'fuzz' preset")
   endif()
   # Libraries get coverage instrumentation; only the fuzz targets link libFuzzer's main.
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
-  add_link_options(-fsanitize=address,undefined)
+  # Undefined behaviour stops the run (clang recovers by default, and a fuzzer would only print it).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
 endif()

@@ -118,6 +118,10 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
                     "version " + std::to_string(get(body, 8, 4)) + " (this build reads version 1)");
     }
     const auto saved_at = static_cast<std::int64_t>(get(body, 12, 8));
+    if (saved_at < 0) {
+        return fail(errc::invalid_input, std::string(where),
+                    "saved at " + std::to_string(saved_at) + ", before 1970");
+    }
     const std::uint64_t swarm_count = get(body, 20, 8);
     const std::uint64_t peer_count = get(body, 28, 8);
 
@@ -142,7 +146,9 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
     }
 
     tracker_state_summary summary;
-    summary.downtime_seconds = std::max<std::int64_t>(0, wall_seconds - saved_at);
+    // Both are at least 0 here, so the difference cannot overflow; a save "in the future" (a clock
+    // set back) counts as no downtime.
+    summary.downtime_seconds = std::max<std::int64_t>(0, std::max<std::int64_t>(wall_seconds, 0) - saved_at);
     const auto downtime = static_cast<std::uint64_t>(summary.downtime_seconds);
     // Times on the table's clock cannot go below zero: older is older than any ttl anyway.
     auto time_of = [now](std::uint64_t age) {

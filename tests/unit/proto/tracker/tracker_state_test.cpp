@@ -125,6 +125,22 @@ TEST_F(state_fixture, refuses_damaged_files_before_changing_anything) {
     const sha1_hash d2 = sha1(future);
     future.insert(future.end(), d2.bytes.begin(), d2.bytes.end());
     expect_refused(future, "version 9");
+    // A save time before 1970 (found by fuzzing: the downtime overflowed).
+    byte_buffer ancient(file.begin(), file.end() - 20);
+    ancient[12] = 0x80;
+    const sha1_hash d3 = sha1(ancient);
+    ancient.insert(ancient.end(), d3.bytes.begin(), d3.bytes.end());
+    expect_refused(ancient, "before 1970");
+}
+
+TEST_F(state_fixture, a_save_from_the_future_counts_as_no_downtime) {
+    const byte_buffer file = encode_tracker_state(source, t0 + 100, 5000);
+    swarm_table copy(limits, hash);
+    auto summary =
+        restore_tracker_state(file, copy, t0 + 100, 4000, ttl, 10'000, [](const sha1_hash&) { return true; });
+    ASSERT_TRUE(summary);
+    EXPECT_EQ(summary->downtime_seconds, 0);
+    EXPECT_EQ(summary->peers, 50u);
 }
 
 TEST_F(state_fixture, an_empty_table_round_trips) {
