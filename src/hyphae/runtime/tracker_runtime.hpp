@@ -26,7 +26,7 @@ struct tracker_runtime_config {
     std::optional<std::uint16_t> udp_port;   // empty: no UDP
     unsigned udp_batch = 64;                 // datagrams per recvmmsg/sendmmsg
     unsigned udp_batches_per_wakeup = 16;    // then TCP and timers get their turn
-    std::size_t read_buffer_size = 16 * 1024;
+    std::size_t read_buffer_size = 4096;  // per HTTP connection: a request fits, longer ones take more reads
     int socket_buffer_bytes = 8 << 20;  // SO_RCVBUF / SO_SNDBUF asked of the kernel for UDP
 };
 
