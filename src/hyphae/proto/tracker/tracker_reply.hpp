@@ -5,8 +5,8 @@
 // format_announce_reply(): 'complete', 'downloaded', 'incomplete', 'interval', 'min interval',
 // then the peers. Compact (BEP 23): IPv4 peers in 'peers' (6 bytes each), IPv6 peers in 'peers6'
 // (18 bytes each, BEP 7). Not compact: one 'peers' list of {ip, port} dictionaries with textual
-// addresses; 'peer id' is left out (the tracker does not keep peer ids), which BEP 23's
-// no_peer_id allows and every client we know accepts.
+// addresses; 'peer id' is left out (the tracker does not keep peer ids), as BEP 23's no_peer_id
+// has it.
 // format_failure_reply(): a dictionary holding only 'failure reason'.
 // format_scrape_reply(): 'files', keyed by the raw info-hash, each {complete, downloaded,
 // incomplete}; the hashes must be given in ascending order without repeats.
