@@ -10,6 +10,7 @@
 #include <string>
 #include <variant>
 
+#include "fuzz_script.hpp"
 #include "fuzz_target.hpp"
 
 #include "hyphae/proto/tracker/tracker_client.hpp"
@@ -17,28 +18,6 @@
 namespace {
 
 using namespace hyphae;
-
-struct script {
-    const std::uint8_t* data;
-    std::size_t size;
-    std::size_t at = 0;
-
-    bool done() const { return at >= size; }
-    std::uint8_t byte() { return at < size ? data[at++] : 0; }
-    std::uint32_t u32() {
-        std::uint32_t v = 0;
-        for (int i = 0; i < 4; ++i) {
-            v = v << 8 | byte();
-        }
-        return v;
-    }
-    byte_view bytes(std::size_t n) {
-        n = std::min(n, size - std::min(at, size));
-        const byte_view out(data + at, n);
-        at += n;
-        return out;
-    }
-};
 
 void put32(byte_buffer& out, std::uint32_t value) {
     for (int shift = 24; shift >= 0; shift -= 8) {
@@ -55,7 +34,7 @@ struct sent {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    script in{data, size};
+    fuzz_script in{data, size};
     tracker_client_config config;
     config.requests_queued_max = 8;
     config.events_queued_max = 8;

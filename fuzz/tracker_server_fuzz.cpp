@@ -13,6 +13,7 @@
 #include <string>
 #include <variant>
 
+#include "fuzz_script.hpp"
 #include "fuzz_target.hpp"
 
 #include "hyphae/proto/tracker/announce.hpp"
@@ -23,26 +24,11 @@ namespace {
 
 using namespace hyphae;
 
-struct script {
-    const std::uint8_t* data;
-    std::size_t size;
-    std::size_t at = 0;
-
-    bool done() const { return at >= size; }
-    std::uint8_t byte() { return at < size ? data[at++] : 0; }
-    byte_view bytes(std::size_t n) {
-        n = std::min(n, size - std::min(at, size));
-        const byte_view out(data + at, n);
-        at += n;
-        return out;
-    }
-};
-
 const endpoint addresses[] = {*endpoint::parse("10.0.0.1:1000"), *endpoint::parse("10.0.0.2:2000"),
                               *endpoint::parse("[2001:db8::3]:3000"),
                               *endpoint::parse("[::ffff:10.0.0.4]:4000")};
 
-announce_request request_from(script& in) {
+announce_request request_from(fuzz_script& in) {
     announce_request r;
     r.info_hash.bytes.fill(in.byte() % 6);
     r.peer_id.bytes.fill(in.byte());
@@ -56,7 +42,7 @@ announce_request request_from(script& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    script in{data, size};
+    fuzz_script in{data, size};
     tracker_config config;
     config.interval = std::chrono::seconds(30);
     config.limits.swarms_max = 4;
