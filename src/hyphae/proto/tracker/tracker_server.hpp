@@ -51,6 +51,7 @@
 #include <variant>
 #include <vector>
 
+#include "hyphae/core/address_rate_limiter.hpp"
 #include "hyphae/core/bytes.hpp"
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/error.hpp"
@@ -59,7 +60,6 @@
 #include "hyphae/core/time.hpp"
 #include "hyphae/proto/http/http_message.hpp"
 #include "hyphae/proto/http/http_request_parser.hpp"
-#include "hyphae/proto/tracker/address_rate_limiter.hpp"
 #include "hyphae/proto/tracker/announce_query.hpp"
 #include "hyphae/proto/tracker/connection_ids.hpp"
 #include "hyphae/proto/tracker/swarm_table.hpp"

@@ -1,4 +1,4 @@
-#include "hyphae/proto/tracker/address_rate_limiter.hpp"
+#include "hyphae/core/address_rate_limiter.hpp"
 
 #include <gtest/gtest.h>
 
