@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,14 +19,19 @@ namespace hyphae::test {
 
 namespace {
 
-// Starts argv[0] (from PATH) in its own process group, stdin from /dev/null, stdout and stderr
-// into the given descriptors. Returns the pid, or the spawn error as a negative number.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& working_dir, int out_fd, int err_fd) {
+// Starts argv[0] (from PATH) in its own process group, stdin from `in_fd` (-1: /dev/null), stdout
+// and stderr into the given descriptors. Returns the pid, or the spawn error as a negative number.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& working_dir, int in_fd, int out_fd,
+            int err_fd) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
     posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (in_fd >= 0) {
+        posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
+    } else {
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    }
     if (!working_dir.empty()) {
         posix_spawn_file_actions_addchdir_np(&actions, working_dir.c_str());
     }
@@ -55,7 +61,7 @@ run_result run(const std::vector<std::string>& argv, std::chrono::milliseconds d
     if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     }
-    const pid_t pid = spawn(argv, working_dir, out_pipe[1], err_pipe[1]);
+    const pid_t pid = spawn(argv, working_dir, -1, out_pipe[1], err_pipe[1]);
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
     run_result result;
@@ -130,19 +136,35 @@ bool have_program(const std::string& program) {
 
 namespace hyphae::test {
 
-background_process::background_process(const std::vector<std::string>& argv, const std::string& working_dir) {
+background_process::background_process(const std::vector<std::string>& argv, const std::string& working_dir,
+                                       child_stdin input) {
     int out_pipe[2];
     if (pipe2(out_pipe, O_CLOEXEC) != 0) {
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     }
-    pid_ = spawn(argv, working_dir, out_pipe[1], out_pipe[1]);
+    // stdin is a socket pair rather than a pipe: send() with MSG_NOSIGNAL reports a reader that is
+    // gone as EPIPE, where a write to a pipe would raise SIGPIPE in the test.
+    int in_pair[2] = {-1, -1};
+    if (input == child_stdin::pipe && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_pair) != 0) {
+        ::close(out_pipe[0]);
+        ::close(out_pipe[1]);
+        throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
+    }
+    pid_ = spawn(argv, working_dir, in_pair[1], out_pipe[1], out_pipe[1]);
     const int rc = pid_ < 0 ? -pid_ : 0;
     ::close(out_pipe[1]);
+    if (in_pair[1] >= 0) {
+        ::close(in_pair[1]);
+    }
     if (rc != 0) {
         ::close(out_pipe[0]);
+        if (in_pair[0] >= 0) {
+            ::close(in_pair[0]);
+        }
         throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
     }
     out_fd_ = out_pipe[0];
+    in_fd_ = in_pair[0];
 }
 
 background_process::~background_process() {
@@ -151,6 +173,33 @@ background_process::~background_process() {
     }
     if (out_fd_ >= 0) {
         ::close(out_fd_);
+    }
+    close_stdin();
+}
+
+bool background_process::write_line(const std::string& text) {
+    if (in_fd_ < 0) {
+        return false;
+    }
+    const std::string line = text + "\n";
+    std::size_t done = 0;
+    while (done < line.size()) {
+        const ssize_t n = ::send(in_fd_, line.data() + done, line.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+void background_process::close_stdin() {
+    if (in_fd_ >= 0) {
+        ::close(in_fd_);
+        in_fd_ = -1;
     }
 }
 

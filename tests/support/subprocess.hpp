@@ -31,12 +31,17 @@ bool have_program(const std::string& program);
 
 namespace hyphae::test {
 
+// What a background child reads on stdin: nothing (/dev/null), or the lines the test writes with
+// write_line() (a driven peer).
+enum class child_stdin { null_device, pipe };
+
 // A program running in the background for the length of a test (a real peer, a tracker, our own
 // daemon). Its stdout and stderr are read line by line, as one stream; it is stopped by PID (SIGTERM, then
 // SIGKILL) when the object goes, so no test leaves a process behind.
 class background_process {
 public:
-    explicit background_process(const std::vector<std::string>& argv, const std::string& working_dir = {});
+    explicit background_process(const std::vector<std::string>& argv, const std::string& working_dir = {},
+                                child_stdin input = child_stdin::null_device);
     ~background_process();
     background_process(const background_process&) = delete;
     background_process& operator=(const background_process&) = delete;
@@ -57,12 +62,18 @@ public:
     std::optional<int> wait(std::chrono::milliseconds deadline);
     void kill_now();  // SIGKILL, as a crash
     bool running();
+    // Writes `text` and a newline to the child's stdin (child_stdin::pipe); false if there is no such
+    // pipe or the child no longer reads it. A dead reader fails the write, never the test with SIGPIPE.
+    bool write_line(const std::string& text);
+    // Closes the child's stdin: it reads end of file.
+    void close_stdin();
 
 private:
     void read_available(int timeout_ms);
 
     pid_t pid_ = -1;
     int out_fd_ = -1;
+    int in_fd_ = -1;
     std::string partial_;
     std::vector<std::string> lines_;
     std::optional<int> exit_code_;
