@@ -54,8 +54,6 @@ inline constexpr int sequence_too_old = 302;
 
 // Limits a decoder applies to what arrives from the network.
 inline constexpr std::size_t krpc_datagram_max = 1500 * 2;  // IPv6 jumbo answers are not a thing here
-inline constexpr std::size_t item_value_max = 1000;         // BEP 44: v at most 1000 bytes
-inline constexpr std::size_t item_salt_max = 64;            // BEP 44
 inline constexpr std::size_t transaction_id_max = 16;       // ours are 2-4 bytes; others' up to this
 
 struct krpc_query {

@@ -114,6 +114,21 @@ void traversal::on_response(const node_id& id, const std::vector<node_contact>& 
     }
 }
 
+void traversal::seed_responded(const node_contact& contact, const std::vector<node_contact>& nodes,
+                               std::string token) {
+    if (find(contact.id) == nullptr) {
+        add(contact, nullptr);
+    }
+    candidate* c = find(contact.id);
+    if (c == nullptr || c->st == state::responded) {
+        return;
+    }
+    // Counted as one query sent: it was, outside the window.
+    c->st = state::in_flight;
+    ++queries_sent_;
+    on_response(contact.id, nodes, std::move(token));
+}
+
 void traversal::on_slow(const node_id& id) {
     candidate* c = find(id);
     if (c != nullptr && c->st == state::in_flight) {

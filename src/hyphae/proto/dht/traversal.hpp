@@ -54,6 +54,11 @@ public:
     // Seeds from our routing table (depth 1) or nodes named in an answer (referrer's depth + 1).
     void add(const node_contact& contact, const node_contact* referrer);
 
+    // A node we asked before knowing its id (a bootstrap endpoint) answered: it joins as a seed
+    // that has responded, and the nodes it named join as its referrals.
+    void seed_responded(const node_contact& contact, const std::vector<node_contact>& nodes,
+                        std::string token = {});
+
     // The next node to query, now marked in flight; empty when the window has nobody to ask or
     // the parallelism is used up.
     std::optional<node_contact> next_query();
