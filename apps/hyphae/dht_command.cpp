@@ -243,8 +243,8 @@ result<ed25519::secret_key> load_or_make_key(const std::string& path) {
         for (auto& b : key.seed) {
             b = static_cast<std::uint8_t>(device());
         }
-        auto written =
-            write_file_atomically(path, to_hex(byte_view(key.seed.data(), key.seed.size())) + "\n", overwrite::refuse);
+        auto written = write_file_atomically(path, to_hex(byte_view(key.seed.data(), key.seed.size())) + "\n",
+                                             overwrite::refuse);
         if (!written) {
             return tl::unexpected(written.error());
         }

@@ -1,5 +1,6 @@
 #include "transfer.hpp"
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <random>
@@ -18,12 +19,16 @@
 #include "hyphae/proto/torrent/resume_data.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/node_runtime.hpp"
+#include "hyphae/runtime/socket_address.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
 namespace {
 
 constexpr std::uint16_t default_port = 6881;
+// Where clients join the Mainline DHT when told nothing else.
+constexpr std::array<std::string_view, 3> default_dht_routers = {
+    "router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "router.utorrent.com:6881"};
 constexpr auto resume_save_interval = std::chrono::seconds(10);
 
 std::string resume_path(const std::string& folder, const sha1_hash& info_hash) {
@@ -88,6 +93,24 @@ public:
             }
             *limit = *bytes;
         }
+        std::vector<std::string> dht_names;
+        if (options_.dht) {
+            config.dht.emplace();
+            const auto& names = options_.dht_bootstrap;
+            for (const std::string& name : names) {
+                if (auto ep = endpoint::parse(name)) {
+                    config.dht->bootstrap.push_back(*ep);
+                } else if (name.rfind(':') == std::string::npos) {
+                    fmt::print(stderr, "hyphae: --dht-bootstrap '{}' is not HOST:PORT\n", name);
+                    return exit_usage;
+                } else {
+                    dht_names.push_back(name);
+                }
+            }
+            if (names.empty()) {
+                dht_names.assign(default_dht_routers.begin(), default_dht_routers.end());
+            }
+        }
         node_ = std::make_unique<node>(config, random(), runtime_now());
 
         runtime_config rc;
@@ -106,6 +129,10 @@ public:
             return report(port.error());
         }
         fmt::print(stderr, "listening on {}:{}\n", options_.bind, *port);
+        if (!runtime_->dht_error().empty()) {
+            fmt::print(stderr, "warning: {}; going on without the DHT\n", runtime_->dht_error());
+        }
+        resolve_dht_routers(dht_names);
         runtime_->on_event = [this](const node_event& e) {
             on_event(e);
         };
@@ -143,6 +170,31 @@ public:
     }
 
 private:
+    // Names are resolved in the background: a slow or absent DNS must not hold the download up.
+    void resolve_dht_routers(const std::vector<std::string>& names) {
+        if (names.empty()) {
+            return;
+        }
+        resolver_ = std::make_unique<asio::ip::udp::resolver>(runtime_->context());
+        for (const std::string& name : names) {
+            const auto colon = name.rfind(':');
+            resolver_->async_resolve(asio::ip::udp::v4(), name.substr(0, colon), name.substr(colon + 1),
+                                     [this, name](const asio::error_code& ec,
+                                                  const asio::ip::udp::resolver::results_type& results) {
+                                         if (ec || results.empty()) {
+                                             if (options_.verbose) {
+                                                 fmt::print(stderr, "\rdht: cannot resolve {}: {}\x1b[K\n",
+                                                            name, ec ? ec.message() : "no address");
+                                             }
+                                             return;
+                                         }
+                                         node_->add_dht_bootstrap(runtime_now(),
+                                                                  from_asio(results.begin()->endpoint()));
+                                         runtime_->pump();
+                                     });
+        }
+    }
+
     int open_storage() {
         const bool existing = any_file_present(*meta_, options_.folder);
         if (options_.seed && !existing) {
@@ -178,6 +230,12 @@ private:
     void on_event(const node_event& e) {
         if (const auto* t = std::get_if<torrent_event>(&e.what)) {
             on_torrent_event(*t);
+        } else if (const auto* d = std::get_if<dht_announce_done>(&e.what)) {
+            if (options_.verbose) {
+                fmt::print(stderr, "\rdht: {} peers, announced to {} nodes in {} ms\x1b[K\n", d->peers,
+                           d->stored,
+                           std::chrono::duration_cast<std::chrono::milliseconds>(d->elapsed).count());
+            }
         } else {
             on_tracker_event(std::get<tracker_event>(e.what));
         }
@@ -388,6 +446,7 @@ private:
     std::unique_ptr<node> node_;
     std::unique_ptr<node_runtime> runtime_;
     std::unique_ptr<asio::steady_timer> tick_timer_;
+    std::unique_ptr<asio::ip::udp::resolver> resolver_;
     torrent_handle handle_ = 0;
     std::chrono::steady_clock::time_point started_;
     std::chrono::steady_clock::time_point last_line_{};

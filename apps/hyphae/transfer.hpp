@@ -20,7 +20,10 @@ struct transfer_options {
     bool verbose = false;
     std::string upload_limit;  // bytes/s ("500K", "2M"); empty: unlimited
     std::string download_limit;
-    std::size_t connections_max = 50;  // a line for every peer connected and disconnected, with the reason
+    std::size_t connections_max = 50;
+    bool dht = true;                         // join the Mainline DHT to find peers
+    std::vector<std::string> dht_bootstrap;  // HOST:PORT; empty: the well-known routers  // a line for every
+                                             // peer connected and disconnected, with the reason
 };
 
 int run_transfer(const transfer_options& options);

@@ -18,8 +18,11 @@ void add_network_options(CLI::App& app, transfer_options& options) {
                    "Download rate limit in bytes/s; default none");
     app.add_option("--max-connections", options.connections_max, "Peer connections at most (default 50)")
         ->check(CLI::Range(1, 10000));
+    app.add_flag("!--no-dht", options.dht, "Do not use the Mainline DHT to find peers");
+    app.add_option("--dht-bootstrap", options.dht_bootstrap,
+                   "DHT node to join through, HOST:PORT (repeatable; default: the well-known routers)");
     app.add_flag("-v,--verbose", options.verbose,
-                 "Print peers and trackers as they come and go, with reasons");
+                 "Print peers, trackers and DHT lookups as they come and go, with reasons");
 }
 
 }  // namespace

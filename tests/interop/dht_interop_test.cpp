@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "hyphae_dht.hpp"
+#include "interop_content.hpp"
 #include "lt_dht_node.hpp"
 #include "temp_dir.hpp"
 #include <gtest/gtest.h>
@@ -151,6 +152,47 @@ TEST_F(dht_interop, mutable_items_cross_both_ways) {
     ASSERT_TRUE(item) << lt_[1]->last_answer();
     EXPECT_EQ(item->value, "14:hyphae answers");
     EXPECT_EQ(item->seq, stored->seq + 1);
+}
+
+// A magnet with no tracker and no peer: Hyphae finds its only peer, a libtorrent seed, through
+// the DHT alone, fetches the metadata from it and downloads the content.
+TEST(dht_magnet, hyphae_downloads_a_magnet_from_a_libtorrent_seed_found_through_the_dht) {
+    if (!lt_dht_node::available()) {
+        GTEST_SKIP() << lt_dht_node::unavailable_reason();
+    }
+    const std::string python = "/usr/bin/python3";
+    const std::string lt_peer = std::string(HYPHAE_SOURCE_DIR) + "/tests/interop/lt_peer.py";
+    hyphae_dht_node first(HYPHAE_BIN, {});
+    ASSERT_TRUE(first.ready()) << first.output();
+    hyphae_dht_node second(HYPHAE_BIN, {first.endpoint()});
+    ASSERT_TRUE(second.ready()) << second.output();
+
+    test::interop_content content(HYPHAE_BIN, {{"movie.bin", 1'500'007, 31}, {"extra/notes.txt", 70'001, 32}},
+                                  32768);
+    test::background_process seed({python, lt_peer, "seed", content.torrent, content.dir / "seed", "--port", "0",
+                                   "--dht", first.endpoint(), "--dht", second.endpoint()});
+    auto listening = seed.wait_for_line("listening", 20s);
+    ASSERT_TRUE(listening) << seed.output();
+    const std::string seed_endpoint = "127.0.0.1:" + listening->substr(listening->rfind(' ') + 1);
+
+    // The seed's announce has reached the DHT once a lookup finds it.
+    bool announced = false;
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (!announced && std::chrono::steady_clock::now() < deadline) {
+        const auto found = run_dht_command(HYPHAE_BIN, {"lookup", content.info_hash}, {first.endpoint()});
+        announced = has_line(found.out, seed_endpoint);
+    }
+    ASSERT_TRUE(announced) << seed.output() << first.output();
+
+    const std::string magnet = "magnet:?xt=urn:btih:" + content.info_hash;
+    auto get = test::run({HYPHAE_BIN, "get", magnet, "-o", content.dir / "hy", "--port", "0", "--bind", "127.0.0.1",
+                          "--dht-bootstrap", second.endpoint(), "-v"},
+                         120s);
+    ASSERT_EQ(get.exit_code, 0) << get.err << seed.output();
+    // We dialled the seed's listening port: a peer we learnt of, and the DHT was our only source.
+    EXPECT_NE(get.err.find("peer " + seed_endpoint + " connected"), std::string::npos) << get.err;
+    content.expect_same(content.dir / "hy");
+    EXPECT_EQ(seed.stop(), 0);
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
   lt_peer.py seed TORRENT SAVE_DIR [--port P] [--connect HOST:PORT]... [--upload-limit B/S]
   lt_peer.py get TORRENT|MAGNET SAVE_DIR [--port P] [--connect HOST:PORT]... [--seed-after]
 
+Either takes --dht HOST:PORT (repeatable): then its DHT runs on 127.0.0.1 (loopback restrictions
+off), joins through those nodes and announces the torrent every 5 s.
+
 Prints one line per event on stdout, flushed: "listening PORT",
 "progress PCT DOWN_RATE PEERS UPLOADED_TOTAL",
 "finished", "error TEXT". `get` exits 0 once every piece is verified (unless --seed-after).
@@ -28,7 +31,7 @@ def say(*parts):
     print(*parts, flush=True)
 
 
-def session(port):
+def session(port, dht_nodes=()):
     settings = {
         "listen_interfaces": "127.0.0.1:%d" % port,
         "enable_dht": False,
@@ -44,7 +47,21 @@ def session(port):
         | lt.alert.category_t.port_mapping_notification,
         "user_agent": "libtorrent-interop",
     }
+    if dht_nodes:
+        settings.update({
+            "enable_dht": True,
+            "dht_bootstrap_nodes": "",  # not the public routers; the given nodes are added below
+            "dht_restrict_routing_ips": False,
+            "dht_restrict_search_ips": False,
+            "dht_enforce_node_id": False,
+            "dht_prefer_verified_node_ids": False,
+            "dht_block_ratelimit": 100000,
+            "dht_announce_interval": 5,
+        })
     s = lt.session(settings)
+    for node in dht_nodes:
+        host, node_port = node.rsplit(":", 1)
+        s.add_dht_node((host, int(node_port)))
     # listen_port() answers before the session's first "reopen listen sockets", which closes the
     # socket for a moment: wait for the TCP listen_succeeded alert that follows it.
     deadline = time.time() + 10
@@ -79,11 +96,12 @@ def main():
     parser.add_argument("--connect", action="append", default=[])
     parser.add_argument("--seed-after", action="store_true")
     parser.add_argument("--upload-limit", type=int, default=0)
+    parser.add_argument("--dht", action="append", default=[])
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
-    s = session(args.port)
+    s = session(args.port, args.dht)
     handle = add(s, args.source, args.save_dir, args.mode == "seed")
     if args.upload_limit:
         # A torrent's own limit holds for every peer; the session's spares loopback peers.

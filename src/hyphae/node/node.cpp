@@ -20,8 +20,14 @@ id160 make_peer_id(rng& random) {
     return id;
 }
 
-node::node(const node_config& config, std::uint64_t seed, time_point) : config_(config), rng_(seed) {
+node::node(const node_config& config, std::uint64_t seed, time_point now) : config_(config), rng_(seed) {
     config_.torrent.listen_port = config_.listen_port;
+    if (config_.dht) {
+        dht_ = std::make_unique<dht::dht_node>(*config_.dht, rng_(), now);
+        if (!config_.dht->bootstrap.empty()) {
+            dht_->bootstrap(now);
+        }
+    }
 }
 
 void node::set_listen_port(std::uint16_t port) {
@@ -57,6 +63,8 @@ torrent_handle node::add_torrent(time_point now, add_torrent_params params) {
             }
         }
     }
+    slot.use_dht = params.use_dht && !(params.meta && params.meta->is_private);
+    slot.dht_retry = config_.dht_retry_min;
     torrents_.push_back(std::move(slot));
     if (!params.peers.empty()) {
         torrents_.back().core->add_peers(now, params.peers, peer_source::manual);
@@ -81,6 +89,11 @@ void node::stop_torrent(time_point now, torrent_handle t) {
         return;
     }
     slot.stopped = true;
+    if (dht_ && slot.dht_lookup != 0) {
+        dht_->cancel(slot.dht_lookup);  // the DHT has no 'stopped': its records expire
+        dht_lookups_.erase(slot.dht_lookup);
+        slot.dht_lookup = 0;
+    }
     slot.core->stop(now);
     if (slot.tracker && slot.announcing) {
         slot.tracker->stop(now, stats_for(now, *slot.core));
@@ -174,10 +187,85 @@ void node::drain(time_point now, torrent_handle t) {
         slot.tracker->start(now, stats_for(now, *slot.core));
     }
     drain_tracker(now, t);
+    if (dht_due(slot) && now >= slot.next_dht) {
+        announce_to_dht(now, t);
+    }
     // Peers a tracker just gave are dialled now.
     while (auto tx = slot.core->poll_transmit()) {
         drain_transmit(now, t, std::move(*tx));
     }
+}
+
+bool node::dht_due(const torrent_slot& slot) const {
+    return dht_ && slot.use_dht && !slot.stopped && slot.dht_lookup == 0 && !slot.core->checking();
+}
+
+void node::announce_to_dht(time_point now, torrent_handle t) {
+    torrent_slot& slot = torrents_[t];
+    const dht::lookup_id id =
+        dht_->announce(now, slot.core->info_hash(), config_.listen_port, slot.core->complete());
+    if (id == 0) {
+        slot.next_dht = now + slot.dht_retry;  // too many lookups running: later
+        return;
+    }
+    slot.dht_lookup = id;
+    dht_lookups_[id] = t;
+}
+
+void node::drain_dht(time_point now) {
+    if (!dht_) {
+        return;
+    }
+    while (auto e = dht_->poll_event()) {
+        if (const auto* found = std::get_if<dht::peers_found>(&*e)) {
+            auto it = dht_lookups_.find(found->id);
+            if (it != dht_lookups_.end() && !torrents_[it->second].stopped) {
+                torrents_[it->second].core->add_peers(now, found->peers, peer_source::dht);
+                drain(now, it->second);
+            }
+        } else if (const auto* done = std::get_if<dht::lookup_done>(&*e)) {
+            auto it = dht_lookups_.find(done->id);
+            if (it == dht_lookups_.end()) {
+                continue;
+            }
+            const torrent_handle t = it->second;
+            dht_lookups_.erase(it);
+            torrent_slot& slot = torrents_[t];
+            slot.dht_lookup = 0;
+            // Found nobody: ask again soon, then less and less often.
+            if (done->peers > 0) {
+                slot.dht_retry = config_.dht_retry_min;
+                slot.next_dht = now + config_.dht_announce_interval;
+            } else {
+                slot.next_dht = now + slot.dht_retry;
+                slot.dht_retry = std::min(slot.dht_retry * 2, config_.dht_announce_interval);
+            }
+            events_.push_back(
+                node_event{t, dht_announce_done{done->peers, done->stored, done->stats.elapsed}});
+        }
+    }
+}
+
+void node::on_dht_datagram(time_point now, const endpoint& from, byte_view bytes) {
+    if (dht_) {
+        dht_->on_datagram(now, from, bytes);
+        drain_dht(now);
+    }
+}
+
+void node::add_dht_bootstrap(time_point now, const endpoint& ep) {
+    if (!dht_) {
+        return;
+    }
+    dht_->add_bootstrap(ep);
+    if (dht_->table().size() < config_.dht->lookup.result_size) {
+        dht_->bootstrap(now);
+    }
+    drain_dht(now);
+}
+
+std::optional<dht::dht_transmit> node::poll_dht_transmit() {
+    return dht_ ? dht_->poll_transmit() : std::nullopt;
 }
 
 void node::close_socket(socket_id s, std::string reason) {
@@ -331,6 +419,15 @@ void node::on_timer(time_point now) {
                 drain(now, t);
             }
         }
+        if (dht_due(torrents_[t]) && torrents_[t].next_dht <= now) {
+            announce_to_dht(now, t);
+        }
+    }
+    if (dht_) {
+        if (auto due = dht_->next_timer(); due && *due <= now) {
+            dht_->on_timer(now);
+        }
+        drain_dht(now);
     }
 }
 
@@ -356,6 +453,16 @@ std::optional<time_point> node::next_timer() const {
             if (auto due = slot.tracker->next_timer(); due && (!next || *due < *next)) {
                 next = due;
             }
+        }
+    }
+    for (const torrent_slot& slot : torrents_) {
+        if (dht_due(slot) && (!next || slot.next_dht < *next)) {
+            next = slot.next_dht;
+        }
+    }
+    if (dht_) {
+        if (auto due = dht_->next_timer(); due && (!next || *due < *next)) {
+            next = due;
         }
     }
     for (const auto& [s, p] : pending_) {

@@ -11,8 +11,14 @@
 // come out of poll_tracker_request() with node-wide ids, and their answers go back in through
 // on_tracker_*(). Announcing starts once a torrent has checked its data.
 //
+// DHT: with config.dht, the node runs a Mainline DHT node on the UDP port of the same number as
+// its TCP port. Its datagrams come in through on_dht_datagram() and go out through
+// poll_dht_transmit(). Every torrent not marked private (BEP 27) and added with use_dht announces
+// itself there once checked (get_peers, then announce_peer of the TCP port), every
+// dht_announce_interval, sooner while it finds nobody; the peers found join the torrent.
+//
 // Drain order after every input: poll_transmit(), poll_disk_job(), poll_tracker_request(),
-// poll_event(), next_timer().
+// poll_dht_transmit(), poll_event(), next_timer().
 
 #include <cstdint>
 #include <deque>
@@ -26,6 +32,7 @@
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/rng.hpp"
 #include "hyphae/core/time.hpp"
+#include "hyphae/proto/dht/dht_node.hpp"
 #include "hyphae/proto/torrent/magnet.hpp"
 #include "hyphae/proto/torrent/metainfo.hpp"
 #include "hyphae/proto/torrent/torrent.hpp"
@@ -44,6 +51,9 @@ struct node_config {
     std::size_t pending_incoming_max = 64;  // accepted sockets whose handshake has not come yet
     std::size_t connections_max = 500;      // peer sockets in all, across torrents
     duration pending_incoming_timeout = std::chrono::seconds(10);
+    std::optional<dht::dht_config> dht;                         // none: no DHT
+    duration dht_announce_interval = std::chrono::minutes(15);  // libtorrent's too
+    duration dht_retry_min = std::chrono::seconds(5);           // after a lookup that found nobody
 };
 
 struct add_torrent_params {
@@ -53,6 +63,14 @@ struct add_torrent_params {
     bool check = false;                 // hash what is on disk first
     std::vector<endpoint> peers;        // dial these too
     bool use_trackers = true;
+    bool use_dht = true;  // ignored for private torrents and nodes without a DHT
+};
+
+// One DHT announce of a torrent has finished.
+struct dht_announce_done {
+    std::size_t peers = 0;   // found by its get_peers
+    std::size_t stored = 0;  // nodes that took the announce
+    duration elapsed{};
 };
 
 struct node_transmit {
@@ -75,7 +93,7 @@ struct node_tracker_request {
 
 struct node_event {
     torrent_handle torrent = 0;
-    std::variant<torrent_event, tracker_event> what;
+    std::variant<torrent_event, tracker_event, dht_announce_done> what;
 };
 
 // A peer id in Azureus style, "-HY0010-" and 12 random bytes, so other clients can name us.
@@ -108,8 +126,15 @@ public:
     void on_tracker_datagram(time_point now, std::uint64_t id, byte_view datagram);
     void on_tracker_failed(time_point now, std::uint64_t id, const std::string& reason);
     void on_timer(time_point now);
+    // DHT (only with config.dht)
+    bool has_dht() const { return dht_ != nullptr; }
+    const dht::dht_node* dht() const { return dht_.get(); }
+    void on_dht_datagram(time_point now, const endpoint& from, byte_view bytes);
+    // A bootstrap node known only later (a name resolved): joins through it now.
+    void add_dht_bootstrap(time_point now, const endpoint& ep);
 
     std::optional<node_transmit> poll_transmit();
+    std::optional<dht::dht_transmit> poll_dht_transmit();
     std::optional<node_disk_job> poll_disk_job();
     std::optional<node_tracker_request> poll_tracker_request();
     std::optional<node_event> poll_event();
@@ -122,6 +147,10 @@ private:
         std::unique_ptr<tracker_client> tracker;
         bool announcing = false;
         bool stopped = false;
+        bool use_dht = false;
+        dht::lookup_id dht_lookup = 0;
+        time_point next_dht{};
+        duration dht_retry{};
     };
     struct tracker_route {
         torrent_handle torrent;
@@ -142,6 +171,9 @@ private:
     void drain_tracker(time_point now, torrent_handle t);
     tracker_stats stats_for(time_point now, const torrent& core) const;
     void close_socket(socket_id s, std::string reason);
+    bool dht_due(const torrent_slot& slot) const;
+    void announce_to_dht(time_point now, torrent_handle t);
+    void drain_dht(time_point now);
 
     node_config config_;
     rng rng_;
@@ -157,6 +189,8 @@ private:
         tracker_ids_;  // (torrent, local) -> node id
     std::uint64_t next_tracker_id_ = 1;
     std::deque<node_event> events_;
+    std::unique_ptr<dht::dht_node> dht_;
+    std::unordered_map<dht::lookup_id, torrent_handle> dht_lookups_;
 };
 
 }  // namespace hyphae

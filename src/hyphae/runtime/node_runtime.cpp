@@ -21,7 +21,8 @@ node_runtime::node_runtime(node& n, const runtime_config& config)
       config_(config),
       acceptor_(io_),
       timer_(io_),
-      disk_(std::make_unique<disk_pool>(config.disk_threads)) {}
+      disk_(std::make_unique<disk_pool>(config.disk_threads)),
+      dht_socket_(io_) {}
 
 node_runtime::~node_runtime() {
     // Disk threads may still hold storage: finish them before anything they use goes.
@@ -48,9 +49,47 @@ result<std::uint16_t> node_runtime::listen() {
                     ec.message());
     }
     const std::uint16_t port = acceptor_.local_endpoint().port();
+    if (node_.has_dht()) {
+        // Without its UDP port the node still shares through trackers and known peers.
+        if (auto opened = open_dht(address, port); !opened) {
+            dht_error_ = opened.error().message();
+        }
+    }
     node_.set_listen_port(port);
     accept();
     return port;
+}
+
+result<void> node_runtime::open_dht(const asio::ip::address& address, std::uint16_t port) {
+    asio::error_code ec;
+    const asio::ip::udp::endpoint ep(address, port);
+    dht_socket_.open(ep.protocol(), ec);
+    if (!ec) {
+        dht_socket_.bind(ep, ec);
+    }
+    if (ec) {
+        return fail(errc::io, "dht: bind udp " + config_.bind_address + ":" + std::to_string(port),
+                    ec.message());
+    }
+    dht_socket_.non_blocking(true, ec);
+    dht_buffer_.resize(4096);
+    read_dht();
+    return {};
+}
+
+void node_runtime::read_dht() {
+    dht_socket_.async_receive_from(asio::buffer(dht_buffer_), dht_sender_,
+                                   [this](const asio::error_code& ec, std::size_t n) {
+                                       if (ec == asio::error::operation_aborted || !dht_socket_.is_open()) {
+                                           return;
+                                       }
+                                       if (!ec) {
+                                           node_.on_dht_datagram(runtime_now(), from_asio(dht_sender_),
+                                                                 byte_view(dht_buffer_.data(), n));
+                                           pump();
+                                       }
+                                       read_dht();
+                                   });
 }
 
 void node_runtime::attach_storage(torrent_handle t, std::unique_ptr<file_storage> storage) {
@@ -279,6 +318,14 @@ void node_runtime::pump() {
         while (auto request = node_.poll_tracker_request()) {
             more = true;
             run_tracker_request(std::move(*request));
+        }
+        while (auto datagram = node_.poll_dht_transmit()) {
+            more = true;
+            if (dht_socket_.is_open()) {
+                asio::error_code ignored;  // a lost datagram is the DHT's everyday business
+                dht_socket_.send_to(asio::buffer(datagram->bytes),
+                                    to_asio<asio::ip::udp::endpoint>(datagram->to), 0, ignored);
+            }
         }
         while (auto e = node_.poll_event()) {
             more = true;

@@ -33,8 +33,10 @@ public:
     node_runtime(node& n, const runtime_config& config);
     ~node_runtime();
 
-    // Binds and listens; tells the node its port.
+    // Binds and listens; tells the node its port. A node with a DHT gets the UDP port of the same
+    // number for it; when that bind fails, dht_error() says why and the rest goes on.
     result<std::uint16_t> listen();
+    const std::string& dht_error() const { return dht_error_; }
     void attach_storage(torrent_handle t, std::unique_ptr<file_storage> storage);
     file_storage* storage(torrent_handle t);
     // Called on the loop thread for every node event, after the node has handled it.
@@ -66,6 +68,9 @@ private:
     void send_udp(std::uint64_t id, const udp_datagram& datagram);
     void read_udp(std::uint64_t id);
     void tracker_failed(std::uint64_t id, const std::string& reason);
+    // DHT
+    result<void> open_dht(const asio::ip::address& address, std::uint16_t port);
+    void read_dht();
 
     node& node_;
     runtime_config config_;
@@ -77,6 +82,10 @@ private:
     std::map<std::uint64_t, std::shared_ptr<http_exchange>> http_;
     std::map<std::uint64_t, std::shared_ptr<udp_exchange>> udp_;
     std::unique_ptr<disk_pool> disk_;
+    asio::ip::udp::socket dht_socket_;
+    asio::ip::udp::endpoint dht_sender_;
+    std::vector<std::uint8_t> dht_buffer_;
+    std::string dht_error_;
     bool pumping_ = false;
     bool timer_armed_ = false;
 };
