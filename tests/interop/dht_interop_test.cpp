@@ -43,7 +43,8 @@ protected:
             for (const auto& h : hy_) {
                 boot.push_back(h->endpoint());
             }
-            hy_.push_back(std::make_unique<hyphae_dht_node>(HYPHAE_BIN, boot, std::vector<std::string>{"-v"}));
+            hy_.push_back(
+                std::make_unique<hyphae_dht_node>(HYPHAE_BIN, boot, std::vector<std::string>{"-v"}));
             ASSERT_TRUE(hy_.back()->ready()) << hy_.back()->output();
         }
         for (const auto& l : lt_) {
@@ -63,7 +64,9 @@ protected:
     }
 
     // One-shot commands join through one Hyphae node and one libtorrent node.
-    std::vector<std::string> bootstrap(std::size_t i) const { return {hy_[i]->endpoint(), lt_[i]->endpoint()}; }
+    std::vector<std::string> bootstrap(std::size_t i) const {
+        return {hy_[i]->endpoint(), lt_[i]->endpoint()};
+    }
 
     std::vector<std::unique_ptr<lt_dht_node>> lt_;
     std::vector<std::unique_ptr<hyphae_dht_node>> hy_;
@@ -94,7 +97,8 @@ TEST_F(dht_interop, libtorrent_finds_a_peer_hyphae_announced) {
     const auto deadline = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < deadline) {
         peers = lt_[2]->get_peers(ih, 10s);
-        if (peers && std::find(peers->peers.begin(), peers->peers.end(), "127.0.0.1:6543") != peers->peers.end()) {
+        if (peers &&
+            std::find(peers->peers.begin(), peers->peers.end(), "127.0.0.1:6543") != peers->peers.end()) {
             break;
         }
     }
@@ -138,7 +142,8 @@ TEST_F(dht_interop, mutable_items_cross_both_ways) {
     const auto stored = lt_[0]->put_mutable(seed_hex, "salt-a", "13:lt says hello", 30s);
     ASSERT_TRUE(stored) << lt_[0]->last_answer();
     EXPECT_EQ(stored->key_hex, pubkey);
-    const auto got = run_dht_command(HYPHAE_BIN, {"get", "--pubkey", pubkey, "--salt", "salt-a"}, bootstrap(1));
+    const auto got =
+        run_dht_command(HYPHAE_BIN, {"get", "--pubkey", pubkey, "--salt", "salt-a"}, bootstrap(1));
     ASSERT_EQ(got.exit_code, 0) << got.err;
     EXPECT_EQ(lines_of(got.out), std::vector<std::string>{"lt says hello"});
 
@@ -169,8 +174,8 @@ TEST(dht_magnet, hyphae_downloads_a_magnet_from_a_libtorrent_seed_found_through_
 
     test::interop_content content(HYPHAE_BIN, {{"movie.bin", 1'500'007, 31}, {"extra/notes.txt", 70'001, 32}},
                                   32768);
-    test::background_process seed({python, lt_peer, "seed", content.torrent, content.dir / "seed", "--port", "0",
-                                   "--dht", first.endpoint(), "--dht", second.endpoint()});
+    test::background_process seed({python, lt_peer, "seed", content.torrent, content.dir / "seed", "--port",
+                                   "0", "--dht", first.endpoint(), "--dht", second.endpoint()});
     auto listening = seed.wait_for_line("listening", 20s);
     ASSERT_TRUE(listening) << seed.output();
     const std::string seed_endpoint = "127.0.0.1:" + listening->substr(listening->rfind(' ') + 1);
@@ -185,8 +190,8 @@ TEST(dht_magnet, hyphae_downloads_a_magnet_from_a_libtorrent_seed_found_through_
     ASSERT_TRUE(announced) << seed.output() << first.output();
 
     const std::string magnet = "magnet:?xt=urn:btih:" + content.info_hash;
-    auto get = test::run({HYPHAE_BIN, "get", magnet, "-o", content.dir / "hy", "--port", "0", "--bind", "127.0.0.1",
-                          "--dht-bootstrap", second.endpoint(), "-v"},
+    auto get = test::run({HYPHAE_BIN, "get", magnet, "-o", content.dir / "hy", "--port", "0", "--bind",
+                          "127.0.0.1", "--dht-bootstrap", second.endpoint(), "-v"},
                          120s);
     ASSERT_EQ(get.exit_code, 0) << get.err << seed.output();
     // We dialled the seed's listening port: a peer we learnt of, and the DHT was our only source.

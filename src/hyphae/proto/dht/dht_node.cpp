@@ -187,7 +187,7 @@ void dht_node::on_response(time_point now, const endpoint& from, krpc_message& m
     const duration rtt = now - req.sent;
     rtt_.sample(rtt);
     if (message.requester) {
-        note_external_address(from, *message.requester);
+        note_external_address(now, *message.requester);
     }
     table_.heard_response(now, req.to, rtt, verify_node_id(r.id, from.address));
     if (lookup* l = find_lookup(req.lookup)) {
@@ -217,8 +217,7 @@ void dht_node::on_error_reply(time_point now, const endpoint& from, const krpc_m
     (void)now;
 }
 
-void dht_node::note_external_address(const endpoint& from, const endpoint& seen) {
-    (void)from;
+void dht_node::note_external_address(time_point now, const endpoint& seen) {
     // Votes from answers; the address most nodes name wins. Bounded: a few candidates at most.
     auto vote = std::find_if(address_votes_.begin(), address_votes_.end(),
                              [&](const auto& v) { return v.first == seen; });
@@ -238,7 +237,28 @@ void dht_node::note_external_address(const endpoint& from, const endpoint& seen)
                                        [](const auto& a, const auto& b) { return a.second < b.second; });
     if (best->second >= 3 && external_ != best->first) {
         external_ = best->first;
-        emit(external_address{best->first});
+        external_address notice{best->first, std::nullopt};
+        if (config_.derive_node_id && !verify_node_id(id_, external_->address)) {
+            notice.new_id = make_node_id(external_->address, rng_);
+        }
+        emit(notice);
+        if (notice.new_id) {
+            adopt_id(now, *notice.new_id);
+        }
+    }
+}
+
+void dht_node::adopt_id(time_point now, const node_id& id) {
+    // The table is built around our id: build it again, keep what we knew as unconfirmed
+    // contacts, and look up the new neighbourhood.
+    const auto known = table_.closest(id, table_.size() + table_.replacement_count());
+    id_ = id;
+    table_ = routing_table(id_, config_.table, now);
+    for (const auto& c : known) {
+        table_.heard_of(now, c, verify_node_id(c.id, c.ep.address));
+    }
+    if (lookup* l = find_lookup(start_lookup(now, lookup_kind::bootstrap, id_))) {
+        advance(now, *l);
     }
 }
 

@@ -54,7 +54,12 @@ using lookup_id = std::uint32_t;
 
 struct dht_config {
     std::optional<node_id> id;  // none: a random one
-    routing_table_config table{};
+    // BEP 42: verified nodes may displace unverified ones (local addresses count as verified).
+    routing_table_config table = [] {
+        routing_table_config c;
+        c.prefer_verified = true;
+        return c;
+    }();
     traversal_config lookup{};
     rtt_config rtt{};
     peer_store_config peers{};
@@ -76,6 +81,7 @@ struct dht_config {
     double query_burst = 100;
     std::size_t rate_limited_addresses_max = 4096;
     bool enforce_node_id = false;  // BEP 42: non-compliant nodes' answers carry no token
+    bool derive_node_id = true;    // BEP 42: take an id that fits the external address others report
     bool read_only = false;        // BEP 43: ask others not to add us
     std::string version = std::string("HY\x00\x01", 4);
 };
@@ -132,7 +138,8 @@ struct lookup_done {
 };
 
 struct external_address {
-    endpoint address;  // as most nodes that answered us saw it (BEP 42 `ip`)
+    endpoint address;               // as most nodes that answered us saw it (BEP 42 `ip`)
+    std::optional<node_id> new_id;  // the id we took for it, when ours did not fit it (BEP 42)
 };
 
 using dht_event = std::variant<peers_found, item_found, samples_found, lookup_done, external_address>;
@@ -264,7 +271,8 @@ private:
     void on_response(time_point now, const endpoint& from, krpc_message& message);
     void on_error_reply(time_point now, const endpoint& from, const krpc_message& message);
     void expire_requests(time_point now);
-    void note_external_address(const endpoint& from, const endpoint& seen);
+    void note_external_address(time_point now, const endpoint& seen);
+    void adopt_id(time_point now, const node_id& id);
 
     // Lookups (dht_node_lookup.cpp)
     lookup_id start_lookup(time_point now, lookup_kind kind, const node_id& target);

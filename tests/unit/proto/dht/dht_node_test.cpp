@@ -8,6 +8,7 @@
 #include "hyphae/core/bencode.hpp"
 #include "hyphae/core/sha.hpp"
 #include "hyphae/proto/dht/item.hpp"
+#include "hyphae/proto/dht/node_id_policy.hpp"
 
 namespace hyphae::dht {
 namespace {
@@ -179,6 +180,29 @@ TEST(dht_node, lookups_move_past_silent_nodes) {
     EXPECT_EQ(done.peers, 1u);
     // No waiting for the 4 s hard timeout: soft timeouts follow the ~60 ms RTT.
     EXPECT_LT(done.stats.elapsed, seconds(2));
+}
+
+TEST(dht_node, takes_an_id_that_fits_the_address_others_see) {
+    dht_test_network::options opts;
+    opts.base_address = 0x2c000001;  // 44.0.0.1: public, so BEP 42 applies
+    auto net = make_network(12, opts);
+    std::size_t changed = 0;
+    for (std::size_t i = 1; i < net.size(); ++i) {
+        EXPECT_TRUE(verify_node_id(net.node(i).id(), net.address(i).address)) << "node " << i;
+        for (auto& notice : events_of<external_address>(net, i)) {
+            EXPECT_EQ(notice.address, net.address(i));
+            changed += notice.new_id ? 1 : 0;
+        }
+        EXPECT_GE(net.node(i).table().size(), 8u) << "node " << i;
+    }
+    EXPECT_EQ(changed, net.size() - 1);  // random ids never fit (2^-21)
+    // Lookups still work across the new ids.
+    const id160 ih = hash_of("after the change");
+    const auto a = net.command(3, [&](dht_node& n, time_point now) { return n.announce(now, ih, 7000); });
+    ASSERT_TRUE(net.drive_until([&] { return finished(net, 3, a); }, seconds(20)));
+    const auto g = net.command(9, [&](dht_node& n, time_point now) { return n.get_peers(now, ih); });
+    ASSERT_TRUE(net.drive_until([&] { return finished(net, 9, g); }, seconds(20)));
+    EXPECT_EQ(done_event(net, 9, g)->peers, 1u);
 }
 
 TEST(dht_node, answers_malformed_queries_with_203_and_unknown_methods_with_204) {

@@ -23,14 +23,15 @@ public:
         duration jitter = std::chrono::milliseconds(10);
         double loss = 0.0;
         std::uint64_t seed = 1;
+        std::uint32_t base_address = 0x0a000001;  // 10.0.0.1: private, so BEP 42 exempts it
     };
 
     explicit dht_test_network(options opts) : opts_(opts), random_(opts.seed) {}
 
-    // Adds a node at 10.<i / 250>.<i % 250>.1:6881 (private: BEP 42 exempts it).
+    // Adds a node at base.<i / 250>.<i % 250>.1:6881 (base 10: private, BEP 42 exempts it).
     std::size_t add_node(dht_config config = {}) {
         const std::size_t index = nodes_.size();
-        const endpoint ep{ip_address::v4(0x0a000001u | static_cast<std::uint32_t>(index / 250) << 16 |
+        const endpoint ep{ip_address::v4(opts_.base_address | static_cast<std::uint32_t>(index / 250) << 16 |
                                          static_cast<std::uint32_t>(index % 250) << 8),
                           6881};
         nodes_.push_back(std::make_unique<dht_node>(config, opts_.seed * 1000003 + index, now_));
