@@ -161,8 +161,8 @@ command add_demo_command(CLI::App& parent) {
             }
 
             fmt::print(
-                "[3/4] 1 seeder{} and {} leechers find each other through the tracker and share it over "
-                "TCP\n",
+                "[3/4] 1 seeder{} and {} leechers find each other through the tracker and the DHT, and "
+                "share it over TCP\n",
                 *seed_rate > 0 ? " (uploading at most " + format_rate(static_cast<double>(*seed_rate)) + ")"
                                : std::string(),
                 args->leechers);
@@ -173,6 +173,7 @@ command add_demo_command(CLI::App& parent) {
             net.leechers = args->leechers;
             net.seed_upload_rate = *seed_rate;
             net.through_trackers = true;
+            net.dht = true;
             auto summary = run_demo_network(net);
             const tracker_figures figures = tracker.stop();
             if (!summary) {
@@ -197,6 +198,10 @@ command add_demo_command(CLI::App& parent) {
                 "  the tracker answered {} announces from {} peers of {} swarm; no peer was given an "
                 "address\n",
                 figures.counters.udp_announces, figures.peers, figures.swarms);
+            fmt::print(
+                "  the leechers' DHT lookups found {} peers (every node ran a DHT node, joined through the "
+                "seeder's)\n",
+                summary->dht_peers);
             fmt::print(
                 "  every piece verified by SHA-1 on every leecher, copies identical to the original: {}\n",
                 identical ? "yes" : "NO");

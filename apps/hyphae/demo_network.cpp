@@ -31,6 +31,7 @@ struct demo_peer {
     std::atomic<std::int64_t> uploaded{0};
     std::atomic<double> download_rate{0};
     std::atomic<std::size_t> peers{0};
+    std::atomic<std::size_t> dht_peers{0};  // the most one DHT lookup found
     std::atomic<bool> complete{false};
     std::atomic<bool> checked{false};
     std::atomic<bool> failed{false};
@@ -72,6 +73,12 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
         if (i == 0) {
             config.torrent.upload_rate_max = options.seed_upload_rate;
         }
+        if (options.dht) {
+            config.dht.emplace();
+            if (i > 0) {
+                config.dht->bootstrap = {endpoint{ip_address::v4(0x7f000001), peers[0]->port}};
+            }
+        }
         p->n = std::make_unique<node>(config, random(), runtime_now());
         p->runtime = std::make_unique<node_runtime>(*p->n, runtime_config{"127.0.0.1", 0, 2, 256 * 1024});
         auto port = p->runtime->listen();
@@ -104,6 +111,9 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
         p.handle = p.n->add_torrent(runtime_now(), std::move(params));
         p.runtime->attach_storage(p.handle, std::move(*storage));
         p.runtime->on_event = [&p](const node_event& e) {
+            if (const auto* d = std::get_if<dht_announce_done>(&e.what)) {
+                p.dht_peers = std::max(p.dht_peers.load(), d->peers);
+            }
             if (const auto* t = std::get_if<torrent_event>(&e.what)) {
                 if (std::holds_alternative<torrent_events::checking_done>(*t)) {
                     p.checked = true;
@@ -191,6 +201,7 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
             summary.seed_uploaded = peers[i]->uploaded;
         } else {
             summary.leechers_uploaded += peers[i]->uploaded;
+            summary.dht_peers += peers[i]->dht_peers;
             summary.all_verified = summary.all_verified && peers[i]->complete && !peers[i]->failed;
         }
     }

@@ -17,6 +17,7 @@ struct demo_network_options {
     int leechers = 4;
     std::int64_t seed_upload_rate = 0;  // bytes/s, 0: unlimited
     bool through_trackers = false;      // peers meet through the torrent's trackers, not by address
+    bool dht = false;                   // every node runs a DHT node too, joined through the seeder's
 };
 
 struct demo_network_summary {
@@ -25,6 +26,7 @@ struct demo_network_summary {
     std::int64_t seed_uploaded = 0;
     std::int64_t leechers_uploaded = 0;  // to each other
     bool all_verified = false;
+    std::size_t dht_peers = 0;  // peers the leechers' DHT lookups found, summed
 };
 
 result<demo_network_summary> run_demo_network(const demo_network_options& options);
