@@ -96,7 +96,8 @@ class dht_session {
 public:
     explicit dht_session(const dht_options& options) : options_(options), signals_(io_, SIGINT, SIGTERM) {}
 
-    result<void> start() {
+    // `one_shot`: a command that must ask other nodes, so it needs someone to ask.
+    result<void> start(bool one_shot = true) {
         auto bootstrap = resolve_bootstrap(io_, options_.bootstrap);
         if (!bootstrap) {
             return tl::unexpected(bootstrap.error());
@@ -104,6 +105,10 @@ public:
         auto state = load_state(options_.state_file);
         if (!state) {
             return tl::unexpected(state.error());
+        }
+        if (one_shot && bootstrap->empty() && state->contacts.empty()) {
+            return fail(errc::invalid_argument, "dht",
+                        "nobody to ask: give --bootstrap HOST:PORT, or --state with a saved routing table");
         }
         dht::dht_config config;
         config.id = state->id;
@@ -271,7 +276,7 @@ result<ed25519::secret_key> load_or_make_key(const std::string& path) {
 
 int run_node(const dht_options& options) {
     dht_session session(options);
-    if (auto started = session.start(); !started) {
+    if (auto started = session.start(false); !started) {
         return report(started.error());
     }
     const endpoint local = *session.runtime().local_endpoint();

@@ -149,6 +149,9 @@ TEST(dht_cli, refuses_bad_command_lines) {
     auto too_big = run_dht_command(HYPHAE_BIN, {"put", std::string(1000, 'x')}, {});
     EXPECT_EQ(too_big.exit_code, 2);
     EXPECT_NE(too_big.err.find("BEP 44"), std::string::npos);
+    auto nobody = run_dht_command(HYPHAE_BIN, {"lookup", std::string(40, 'a')}, {});
+    EXPECT_EQ(nobody.exit_code, 1);
+    EXPECT_NE(nobody.err.find("nobody to ask"), std::string::npos) << nobody.err;
     auto bad_bootstrap = run_dht_command(HYPHAE_BIN, {"lookup", std::string(40, 'a')}, {"nowhere"});
     EXPECT_EQ(bad_bootstrap.exit_code, 1);
     EXPECT_NE(bad_bootstrap.err.find("HOST:PORT"), std::string::npos) << bad_bootstrap.err;
