@@ -182,6 +182,9 @@ void dht_node::on_response(time_point now, const endpoint& from, krpc_message& m
     req.to.id = r.id;
     if (r.id == id_) {
         ++stats_.unexpected;  // a node using our own id
+        if (lookup* l = find_lookup(req.lookup)) {
+            lookup_failed(now, *l, req, true);
+        }
         return;
     }
     const duration rtt = now - req.sent;
@@ -277,8 +280,8 @@ void dht_node::expire_requests(time_point now) {
     std::sort(soft.begin(), soft.end());
     for (auto tid : soft) {
         request& req = requests_.at(tid);
+        const request copy = req;  // not yet slow: lookup_failed counts this timeout once
         req.slow = true;
-        const request copy = req;
         if (lookup* l = find_lookup(copy.lookup)) {
             lookup_failed(now, *l, copy, false);
         }
@@ -308,6 +311,10 @@ bool dht_node::wants_bootstrap() const {
 
 void dht_node::on_timer(time_point now) {
     expire_requests(now);
+    // Lookups that found no free request slot when they last advanced.
+    for (std::size_t i = 0; i < lookups_.size(); ++i) {
+        advance(now, lookups_[i]);
+    }
     if (wants_bootstrap() && now >= next_bootstrap_) {
         bootstrap(now);
     }
@@ -353,6 +360,7 @@ void dht_node::maintain(time_point now) {
 
 void dht_node::emit(dht_event event) {
     if (events_.size() - event_head_ >= config_.events_queued_max) {
+        ++stats_.dropped_events;
         return;
     }
     events_.push_back(std::move(event));

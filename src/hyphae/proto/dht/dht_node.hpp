@@ -167,6 +167,7 @@ struct dht_stats {
     std::uint64_t timeouts = 0;           // queries that reached hard_timeout
     std::uint64_t dropped_transmits = 0;  // over transmits_queued_max
     std::uint64_t dropped_requests = 0;   // over requests_in_flight_max
+    std::uint64_t dropped_events = 0;     // over events_queued_max: drain poll_event()
 };
 
 class dht_node {
@@ -187,7 +188,8 @@ public:
     void add_contacts(time_point now, const std::vector<node_contact>& contacts);
     void add_bootstrap(const endpoint& ep);
 
-    // Commands. Each returns an id for its events, or 0 when lookups_max are running.
+    // Commands. Each returns an id for its events, or 0 when lookups_max are running (or, for
+    // puts, when the value is not exactly one bencoded value).
     lookup_id bootstrap(time_point now);
     lookup_id find_node(time_point now, const node_id& target);
     lookup_id get_peers(time_point now, const id160& info_hash);

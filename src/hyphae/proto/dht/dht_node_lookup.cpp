@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "hyphae/core/bencode.hpp"
 #include "hyphae/core/sha.hpp"
 #include "hyphae/proto/dht/dht_node.hpp"
 #include "hyphae/proto/dht/item.hpp"
@@ -112,6 +113,9 @@ lookup_id dht_node::get_mutable(time_point now, const ed25519::public_key& key, 
 }
 
 lookup_id dht_node::put_immutable(time_point now, std::string bencoded_value) {
+    if (!bdecode(as_bytes(bencoded_value))) {
+        return 0;  // it goes into messages as it is: it must be one bencoded value
+    }
     const lookup_id id = start_lookup(now, lookup_kind::put_item, immutable_target(as_bytes(bencoded_value)));
     if (lookup* l = find_lookup(id)) {
         l->item_value = std::move(bencoded_value);
@@ -123,6 +127,9 @@ lookup_id dht_node::put_immutable(time_point now, std::string bencoded_value) {
 
 lookup_id dht_node::put_mutable(time_point now, const ed25519::secret_key& secret, std::string salt,
                                 std::string bencoded_value, std::optional<std::int64_t> seq) {
+    if (!bdecode(as_bytes(bencoded_value))) {
+        return 0;
+    }
     const ed25519::keypair keys = ed25519::make_keypair(secret);
     const lookup_id id = start_lookup(now, lookup_kind::put_item, mutable_target(keys.key, as_bytes(salt)));
     if (lookup* l = find_lookup(id)) {
@@ -185,11 +192,13 @@ void dht_node::advance(time_point now, lookup& l) {
         return;
     }
     const krpc_query query = query_for(l);
-    while (auto next = l.search.next_query()) {
-        if (!send_query(now, *next, true, query, l.id, false)) {
-            l.search.on_failure(next->id);
+    // Out of request slots: leave the candidates fresh; on_timer advances the lookup again.
+    while (requests_.size() < config_.requests_in_flight_max) {
+        auto next = l.search.next_query();
+        if (!next) {
             break;
         }
+        send_query(now, *next, true, query, l.id, false);
         ++l.messages;
     }
     if (!l.search.done() || l.seed_queries > 0) {

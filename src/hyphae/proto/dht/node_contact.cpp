@@ -18,6 +18,8 @@ std::optional<std::vector<node_contact>> parse_compact_nodes(byte_view data, boo
         auto id = node_id::from_bytes(data.subspan(at, node_id::size));
         auto ep = parse_compact(data.subspan(at + node_id::size, record - node_id::size));
         if (id && ep && ep->port != 0) {
+            // A v4-mapped v6 address is the v4 host: datagrams from it arrive unmapped.
+            ep->address = ep->address.unmapped();
             out.push_back({*id, *ep});
         }
     }

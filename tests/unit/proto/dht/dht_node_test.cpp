@@ -313,6 +313,68 @@ TEST(dht_node, does_not_believe_a_node_that_changes_its_id) {
     EXPECT_EQ(net.node(0).stats().unexpected, 1u);
 }
 
+// Found by fuzz/dht_node_fuzz.cpp: lookups that never finished.
+TEST(dht_node, a_silent_bootstrap_node_does_not_hold_a_lookup_forever) {
+    const endpoint silent{*ip_address::parse("10.9.9.9"), 1234};
+    dht_test_network net({});
+    net.add_node(bootstrapped_from(silent));
+    const auto b = net.command(0, [](dht_node& n, time_point now) { return n.bootstrap(now); });
+    ASSERT_TRUE(net.drive_until([&] { return finished(net, 0, b); }, seconds(10)));
+    EXPECT_EQ(done_event(net, 0, b)->stats.timeouts, 1u);
+    // And it keeps trying.
+    net.take_strays();
+    net.run_for(seconds(5));
+    EXPECT_FALSE(net.take_strays().empty());
+}
+
+TEST(dht_node, a_bootstrap_node_with_our_id_does_not_hold_a_lookup_forever) {
+    const endpoint remote{*ip_address::parse("10.9.9.9"), 1234};
+    dht_test_network net({});
+    net.add_node(bootstrapped_from(remote));
+    const auto b = net.command(0, [](dht_node& n, time_point now) { return n.bootstrap(now); });
+    auto sent = net.take_strays();
+    ASSERT_EQ(sent.size(), 1u);
+    auto q = decode_krpc(as_bytes(sent[0].bytes));
+    ASSERT_TRUE(q);
+    const std::string own(net.node(0).id().chars());
+    net.inject(0, remote, "d1:rd2:id20:" + own + "e1:t2:" + q->transaction_id + "1:y1:re");
+    EXPECT_TRUE(finished(net, 0, b));
+}
+
+TEST(dht_node, a_lookup_short_of_request_slots_resumes_when_they_free) {
+    dht_config config;
+    config.requests_in_flight_max = 2;
+    auto net = make_network(30);
+    config.bootstrap = {net.address(0)};
+    const std::size_t small = net.add_node(config);
+    const auto b = net.command(small, [](dht_node& n, time_point now) { return n.bootstrap(now); });
+    ASSERT_TRUE(net.drive_until([&] { return finished(net, small, b); }, seconds(30)));
+    std::vector<lookup_id> ids;
+    for (int i = 0; i < 4; ++i) {
+        ids.push_back(net.command(small, [&](dht_node& n, time_point now) {
+            return n.announce(now, hash_of("slot " + std::to_string(i)), 6000);
+        }));
+    }
+    ASSERT_TRUE(net.drive_until(
+        [&] {
+            return std::all_of(ids.begin(), ids.end(),
+                               [&](lookup_id id) { return finished(net, small, id); });
+        },
+        seconds(60)));
+    for (auto id : ids) {
+        EXPECT_GE(done_event(net, small, id)->stored, 1u);
+    }
+}
+
+TEST(dht_node, refuses_to_put_what_is_not_bencoded) {
+    dht_test_network net({});
+    net.add_node();
+    EXPECT_EQ(
+        net.command(0, [](dht_node& n, time_point now) { return n.put_immutable(now, "12:too short"); }), 0u);
+    EXPECT_NE(net.command(0, [](dht_node& n, time_point now) { return n.put_immutable(now, "9:just fine"); }),
+              0u);
+}
+
 TEST(dht_node, rate_limits_a_flooding_address) {
     dht_config config;
     config.query_rate = 10;
