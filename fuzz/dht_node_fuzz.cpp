@@ -19,8 +19,8 @@
 //   lookup's lookup_done or cancel; peers, items and samples go to lookups of their kind, and an
 //   item found matches what was asked for; an external address is one that answers named;
 // - lookups end: a lookup the owner waits for is still running, and while timers fire on time it
-//   reports lookup_done within a bound (lookup_deadline) that its query budget implies; this
-//   deadline is checked only with HYPHAE_FUZZ_DHT_DEADLINES=1 for now (see deadlines_checked).
+//   reports lookup_done within a bound (lookup_deadline) that its query budget implies
+//   (HYPHAE_FUZZ_DHT_DEADLINES=0 turns this half off).
 
 #include <algorithm>
 #include <cstdint>
@@ -116,19 +116,14 @@ dht_config make_config(std::uint8_t a, std::uint8_t b) {
     return config;
 }
 
-// The deadline half of the "lookups end" check, on when HYPHAE_FUZZ_DHT_DEADLINES=1. Off by
-// default while the core has known hangs, each of which leaves a lookup running for ever:
-// - a bootstrap-node query that passes its soft timeout is never taken off the lookup's count of
-//   seed queries (expire_requests marks the request slow before lookup_failed reads it);
-// - a bootstrap node that answers with our own id: on_response drops the request without telling
-//   its lookup;
-// - a lookup that finds no free request slot (requests_in_flight_max) with none of its own in
-//   flight: nothing advances it again.
-// Turn it on by default once those are fixed.
+// The deadline half of the "lookups end" check; HYPHAE_FUZZ_DHT_DEADLINES=0 turns it off. It
+// found three hangs, now fixed, each of which left a lookup running for ever: a bootstrap-node
+// query past its soft timeout never taken off the lookup's count of seed queries; a bootstrap
+// node answering with our own id; a lookup with no free request slot and none of its own in flight.
 bool deadlines_checked() {
     static const bool on = [] {
         const char* v = std::getenv("HYPHAE_FUZZ_DHT_DEADLINES");
-        return v != nullptr && std::string(v) == "1";
+        return v == nullptr || std::string(v) != "0";
     }();
     return on;
 }
