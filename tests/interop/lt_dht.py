@@ -27,10 +27,11 @@ peers so far, complete=0) and get_mutable (the best value so far, authoritative=
 cannot run answers "TAG error COMMAND TEXT".
 
 STATS, measured here per command: ms= (command read to answer), first_ms= (to the first peer or
-value, -1 if none), sent= (DHT queries this node sent that carry the command's key: get_peers,
-announce_peer, get, put) and replies= (answers to those queries). Two commands on one key in flight at
-once both count the same queries. libtorrent also queries (and announces to) itself when another node
-lists it, and counts that like any query.
+value, -1 if none), us= and first_us= (the same in microseconds, for benchmarks), sent= (DHT queries
+this node sent that carry the command's key: get_peers, announce_peer, get, put) and replies=
+(answers to those queries). Two commands on one key in flight at once both count the same queries.
+libtorrent also queries (and announces to) itself when another node lists it, and counts that like
+any query.
 
 What libtorrent's Python binding allows, and how this works around it:
 - session.dht_announce cannot be called (its flags type has no converter). `announce` adds a magnet of
@@ -233,9 +234,10 @@ class Op:
 
     def stats(self):
         now = time.monotonic()
-        first = -1 if self.first is None else int((self.first - self.start) * 1000)
-        return "ms=%d first_ms=%d sent=%d replies=%d" % (int((now - self.start) * 1000), first, self.sent,
-                                                         self.replies)
+        first_us = -1 if self.first is None else int((self.first - self.start) * 1000000)
+        return "ms=%d first_ms=%d sent=%d replies=%d us=%d first_us=%d" % (
+            int((now - self.start) * 1000), first_us // 1000 if first_us >= 0 else -1, self.sent, self.replies,
+            int((now - self.start) * 1000000), first_us)
 
 
 NEW_TRAVERSAL = re.compile(r"^\[(\d+)\] NEW target: ([0-9a-f]{40})")
