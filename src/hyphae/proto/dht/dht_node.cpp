@@ -154,37 +154,48 @@ void dht_node::on_datagram(time_point now, const endpoint& from_raw, byte_view b
     sweep_lookups();
 }
 
-void dht_node::on_response(time_point now, const endpoint& from, krpc_message& message) {
-    ++stats_.responses_in;
-    if (message.transaction_id.size() != 2) {
+std::optional<dht_node::request> dht_node::take_request(const endpoint& from, const std::string& tid_bytes) {
+    if (tid_bytes.size() != 2) {
         ++stats_.unexpected;
-        return;
+        return std::nullopt;
     }
-    const auto tid = static_cast<std::uint16_t>(static_cast<std::uint8_t>(message.transaction_id[0]) << 8 |
-                                                static_cast<std::uint8_t>(message.transaction_id[1]));
+    const auto tid = static_cast<std::uint16_t>(static_cast<std::uint8_t>(tid_bytes[0]) << 8 |
+                                                static_cast<std::uint8_t>(tid_bytes[1]));
     auto it = requests_.find(tid);
     if (it == requests_.end() || it->second.to.ep != from) {
         ++stats_.unexpected;
-        return;
+        return std::nullopt;
     }
     request req = it->second;
     requests_.erase(it);
+    return req;
+}
+
+void dht_node::fail_request(time_point now, const request& req) {
+    if (lookup* l = find_lookup(req.lookup)) {
+        lookup_failed(now, *l, req, true);
+    }
+}
+
+void dht_node::on_response(time_point now, const endpoint& from, krpc_message& message) {
+    ++stats_.responses_in;
+    auto taken = take_request(from, message.transaction_id);
+    if (!taken) {
+        return;
+    }
+    request req = *taken;
     const krpc_response& r = message.response;
     if (req.id_known && r.id != req.to.id) {
         // Another id at a known node's address: not believed, and the query counts as failed.
         ++stats_.id_mismatch;
         table_.heard_failure(now, req.to);
-        if (lookup* l = find_lookup(req.lookup)) {
-            lookup_failed(now, *l, req, true);
-        }
+        fail_request(now, req);
         return;
     }
     req.to.id = r.id;
     if (r.id == id_) {
         ++stats_.unexpected;  // a node using our own id
-        if (lookup* l = find_lookup(req.lookup)) {
-            lookup_failed(now, *l, req, true);
-        }
+        fail_request(now, req);
         return;
     }
     const duration rtt = now - req.sent;
@@ -200,24 +211,10 @@ void dht_node::on_response(time_point now, const endpoint& from, krpc_message& m
 
 void dht_node::on_error_reply(time_point now, const endpoint& from, const krpc_message& message) {
     ++stats_.errors_in;
-    if (message.transaction_id.size() != 2) {
-        ++stats_.unexpected;
-        return;
-    }
-    const auto tid = static_cast<std::uint16_t>(static_cast<std::uint8_t>(message.transaction_id[0]) << 8 |
-                                                static_cast<std::uint8_t>(message.transaction_id[1]));
-    auto it = requests_.find(tid);
-    if (it == requests_.end() || it->second.to.ep != from) {
-        ++stats_.unexpected;
-        return;
-    }
-    request req = it->second;
-    requests_.erase(it);
     // It is alive but refused: the lookup moves on without it; the table is not told.
-    if (lookup* l = find_lookup(req.lookup)) {
-        lookup_failed(now, *l, req, true);
+    if (auto req = take_request(from, message.transaction_id)) {
+        fail_request(now, *req);
     }
-    (void)now;
 }
 
 void dht_node::note_external_address(time_point now, const endpoint& seen) {
@@ -260,9 +257,7 @@ void dht_node::adopt_id(time_point now, const node_id& id) {
     for (const auto& c : known) {
         table_.heard_of(now, c, verify_node_id(c.id, c.ep.address));
     }
-    if (lookup* l = find_lookup(start_lookup(now, lookup_kind::bootstrap, id_))) {
-        advance(now, *l);
-    }
+    launch(now, lookup_kind::bootstrap, id_, nullptr);
 }
 
 void dht_node::expire_requests(time_point now) {
@@ -346,9 +341,7 @@ void dht_node::maintain(time_point now) {
     if (!running_maintenance && table_.size() >= config_.lookup.result_size) {
         bootstrap_backoff_ = std::chrono::seconds(1);
         if (auto target = table_.next_refresh_target(now, rng_)) {
-            if (lookup* l = find_lookup(start_lookup(now, lookup_kind::refresh, *target))) {
-                advance(now, *l);
-            }
+            launch(now, lookup_kind::refresh, *target, nullptr);
         }
     }
     peer_store_.expire(now);

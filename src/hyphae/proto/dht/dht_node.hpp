@@ -29,6 +29,7 @@
 //   bootstrap again while the table is near empty, expire stored peers and items.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -272,12 +273,19 @@ private:
     // Answers and timeouts
     void on_response(time_point now, const endpoint& from, krpc_message& message);
     void on_error_reply(time_point now, const endpoint& from, const krpc_message& message);
+    // The request an answer from `from` with this transaction id is for, taken off the table;
+    // empty (and counted) when there is none.
+    std::optional<request> take_request(const endpoint& from, const std::string& tid_bytes);
+    void fail_request(time_point now, const request& req);
     void expire_requests(time_point now);
     void note_external_address(time_point now, const endpoint& seen);
     void adopt_id(time_point now, const node_id& id);
 
     // Lookups (dht_node_lookup.cpp)
     lookup_id start_lookup(time_point now, lookup_kind kind, const node_id& target);
+    // start_lookup, then `setup` on the new lookup, then its first queries.
+    lookup_id launch(time_point now, lookup_kind kind, const node_id& target,
+                     const std::function<void(lookup&)>& setup);
     lookup* find_lookup(lookup_id id);
     void lookup_answered(time_point now, lookup& l, const request& req, const krpc_response& r);
     void lookup_failed(time_point now, lookup& l, const request& req, bool hard);

@@ -51,78 +51,59 @@ lookup_id dht_node::start_lookup(time_point now, lookup_kind kind, const node_id
     return id;
 }
 
+lookup_id dht_node::launch(time_point now, lookup_kind kind, const node_id& target,
+                           const std::function<void(lookup&)>& setup) {
+    const lookup_id id = start_lookup(now, kind, target);
+    if (lookup* l = find_lookup(id)) {
+        if (setup) {
+            setup(*l);
+        }
+        advance(now, *l);
+    }
+    sweep_lookups();
+    return id;
+}
+
 lookup_id dht_node::bootstrap(time_point now) {
     next_bootstrap_ = now + bootstrap_backoff_;
     bootstrap_backoff_ = std::min(bootstrap_backoff_ * 2, config_.bootstrap_retry);
-    const lookup_id id = start_lookup(now, lookup_kind::bootstrap, id_);
-    if (lookup* l = find_lookup(id)) {
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    return launch(now, lookup_kind::bootstrap, id_, nullptr);
 }
 
 lookup_id dht_node::find_node(time_point now, const node_id& target) {
-    const lookup_id id = start_lookup(now, lookup_kind::find_node, target);
-    if (lookup* l = find_lookup(id)) {
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    return launch(now, lookup_kind::find_node, target, nullptr);
 }
 
 lookup_id dht_node::get_peers(time_point now, const id160& info_hash) {
-    const lookup_id id = start_lookup(now, lookup_kind::get_peers, info_hash);
-    if (lookup* l = find_lookup(id)) {
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    return launch(now, lookup_kind::get_peers, info_hash, nullptr);
 }
 
 lookup_id dht_node::announce(time_point now, const id160& info_hash, std::uint16_t port, bool seed) {
-    const lookup_id id = start_lookup(now, lookup_kind::announce, info_hash);
-    if (lookup* l = find_lookup(id)) {
-        l->port = port;
-        l->seed = seed;
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    return launch(now, lookup_kind::announce, info_hash, [&](lookup& l) {
+        l.port = port;
+        l.seed = seed;
+    });
 }
 
 lookup_id dht_node::get_immutable(time_point now, const node_id& target) {
-    const lookup_id id = start_lookup(now, lookup_kind::get_item, target);
-    if (lookup* l = find_lookup(id)) {
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    return launch(now, lookup_kind::get_item, target, nullptr);
 }
 
 lookup_id dht_node::get_mutable(time_point now, const ed25519::public_key& key, std::string salt) {
     const node_id target = mutable_target(key, as_bytes(salt));
-    const lookup_id id = start_lookup(now, lookup_kind::get_item, target);
-    if (lookup* l = find_lookup(id)) {
-        l->item_key = key;
-        l->salt = std::move(salt);
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    return launch(now, lookup_kind::get_item, target, [&](lookup& l) {
+        l.item_key = key;
+        l.salt = std::move(salt);
+    });
 }
 
 lookup_id dht_node::put_immutable(time_point now, std::string bencoded_value) {
     if (!bdecode(as_bytes(bencoded_value))) {
         return 0;  // it goes into messages as it is: it must be one bencoded value
     }
-    const lookup_id id = start_lookup(now, lookup_kind::put_item, immutable_target(as_bytes(bencoded_value)));
-    if (lookup* l = find_lookup(id)) {
-        l->item_value = std::move(bencoded_value);
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    const node_id target = immutable_target(as_bytes(bencoded_value));
+    return launch(now, lookup_kind::put_item, target,
+                  [&](lookup& l) { l.item_value = std::move(bencoded_value); });
 }
 
 lookup_id dht_node::put_mutable(time_point now, const ed25519::secret_key& secret, std::string salt,
@@ -131,26 +112,18 @@ lookup_id dht_node::put_mutable(time_point now, const ed25519::secret_key& secre
         return 0;
     }
     const ed25519::keypair keys = ed25519::make_keypair(secret);
-    const lookup_id id = start_lookup(now, lookup_kind::put_item, mutable_target(keys.key, as_bytes(salt)));
-    if (lookup* l = find_lookup(id)) {
-        l->item_value = std::move(bencoded_value);
-        l->keys = keys;
-        l->item_key = keys.key;
-        l->salt = std::move(salt);
-        l->put_seq = seq;
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    const node_id target = mutable_target(keys.key, as_bytes(salt));
+    return launch(now, lookup_kind::put_item, target, [&](lookup& l) {
+        l.item_value = std::move(bencoded_value);
+        l.keys = keys;
+        l.item_key = keys.key;
+        l.salt = std::move(salt);
+        l.put_seq = seq;
+    });
 }
 
 lookup_id dht_node::sample_infohashes(time_point now, const node_id& target) {
-    const lookup_id id = start_lookup(now, lookup_kind::sample, target);
-    if (lookup* l = find_lookup(id)) {
-        advance(now, *l);
-    }
-    sweep_lookups();
-    return id;
+    return launch(now, lookup_kind::sample, target, nullptr);
 }
 
 void dht_node::cancel(lookup_id id) {
