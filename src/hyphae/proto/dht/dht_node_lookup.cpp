@@ -215,7 +215,11 @@ void dht_node::lookup_answered(time_point now, lookup& l, const request& req, co
     if (config_.enforce_node_id && !verify_node_id(r.id, req.to.ep.address)) {
         token.clear();
     }
-    const std::vector<node_contact>& nodes = req.to.ep.address.is_v6() ? r.nodes6 : r.nodes;
+    // Others list us among the closest: we are no candidate of our own lookup.
+    std::vector<node_contact> nodes = req.to.ep.address.is_v6() ? r.nodes6 : r.nodes;
+    nodes.erase(
+        std::remove_if(nodes.begin(), nodes.end(), [&](const node_contact& c) { return c.id == id_; }),
+        nodes.end());
     if (!req.id_known) {
         if (!req.slow) {
             l.seed_queries -= l.seed_queries > 0 ? 1 : 0;

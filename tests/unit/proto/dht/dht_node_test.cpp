@@ -366,6 +366,22 @@ TEST(dht_node, a_lookup_short_of_request_slots_resumes_when_they_free) {
     }
 }
 
+// Found by bench/dht.sh: a lookup near our own id queried ourselves and waited a soft timeout.
+TEST(dht_node, a_lookup_never_asks_its_own_node) {
+    dht_test_network::options opts;
+    opts.latency = milliseconds(1);
+    opts.jitter = milliseconds(0);
+    auto net = make_network(12, opts);
+    node_id target = net.node(0).id();
+    target.bytes[19] ^= 1;
+    const std::uint64_t asked_before =
+        net.node(0).stats().queries_in[static_cast<int>(krpc_method::get_peers)];
+    const auto g = net.command(0, [&](dht_node& n, time_point now) { return n.get_peers(now, target); });
+    ASSERT_TRUE(net.drive_until([&] { return finished(net, 0, g); }, seconds(10)));
+    EXPECT_EQ(net.node(0).stats().queries_in[static_cast<int>(krpc_method::get_peers)], asked_before);
+    EXPECT_LT(done_event(net, 0, g)->stats.elapsed, milliseconds(50));
+}
+
 TEST(dht_node, refuses_to_put_what_is_not_bencoded) {
     dht_test_network net({});
     net.add_node();
