@@ -71,6 +71,12 @@ void dht_node::add_contacts(time_point now, const std::vector<node_contact>& con
     }
 }
 
+void dht_node::add_answered_contact(time_point now, const node_contact& contact, duration rtt) {
+    if (contact.id != id_) {
+        table_.heard_response(now, contact, rtt, verify_node_id(contact.id, contact.ep.address));
+    }
+}
+
 // ---- sending ----
 
 void dht_node::send(const endpoint& to, const krpc_message& message) {
