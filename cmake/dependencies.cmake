@@ -9,6 +9,7 @@ if(NOT HYPHAE_FUZZ)
   find_package(fmt CONFIG REQUIRED)
   find_package(CLI11 CONFIG REQUIRED)
   find_package(nlohmann_json CONFIG REQUIRED)
+  find_package(tomlplusplus CONFIG REQUIRED)  # simulator scenarios
   if(HYPHAE_BUILD_TESTS)
     find_package(GTest CONFIG REQUIRED)
     include(GoogleTest)
