@@ -1,0 +1,22 @@
+#include "hyphae/sim/distributions.hpp"
+
+#include <cmath>
+#include <numbers>
+
+namespace hyphae::sim {
+
+double unit_interval(rng& random) {
+    return static_cast<double>(random() >> 11) * 0x1.0p-53;
+}
+
+double unit_interval_open_low(rng& random) {
+    return static_cast<double>((random() >> 11) + 1) * 0x1.0p-53;
+}
+
+double standard_normal(rng& random) {
+    const double u1 = unit_interval_open_low(random);
+    const double u2 = unit_interval(random);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+}  // namespace hyphae::sim
