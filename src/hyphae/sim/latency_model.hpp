@@ -14,7 +14,9 @@
 //
 // The shape parameters are in a reference geometry; the constructor then scales the whole model so
 // that the median RTT between random pairs is rtt_median_ms (calibrated once on a fixed-seed
-// sample, so the same config always gives the same model).
+// sample, so the same config always gives the same model). The reference geometry alone has a
+// median of ~197 ms, so the default 100 ms shrinks distances to ~0.51 (NA-EU ~46 ms). Defaults give
+// p10 32, p50 100, p90 161, p99 271, p99.9 ~500 ms.
 
 #include <cmath>
 #include <cstdint>
@@ -48,7 +50,7 @@ public:
     // A new node's position: draws a region, a point in it and an access delay.
     node_place place(rng& random) const;
 
-    // Half the RTT; deterministic and symmetric. At least access_min_ms / 2 > 0, even for a == b.
+    // Half the RTT; deterministic and symmetric. At least access_min_ms, even for a == b.
     duration one_way(const node_place& a, const node_place& b) const {
         const double dx = double{a.x} - double{b.x};
         const double dy = double{a.y} - double{b.y};
