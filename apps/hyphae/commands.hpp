@@ -25,6 +25,7 @@ command add_seed_command(CLI::App& parent);
 command add_verify_command(CLI::App& parent);
 command add_tracker_command(CLI::App& parent);
 command add_dht_command(CLI::App& parent);
+command add_sim_command(CLI::App& parent);
 
 // Exit codes: 0 success, 1 the work failed, 2 the command line was wrong.
 inline constexpr int exit_failure = 1;
