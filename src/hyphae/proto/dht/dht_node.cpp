@@ -16,6 +16,15 @@ node_id random_id(rng& random) {
     return id;
 }
 
+// The config with its umbrella switches applied.
+dht_config resolved(dht_config config) {
+    if (config.bep42_checks) {
+        config.table.require_verified = true;
+        config.enforce_node_id = true;
+    }
+    return config;
+}
+
 std::string tid_bytes(std::uint16_t tid) {
     return {static_cast<char>(tid >> 8), static_cast<char>(tid & 0xff)};
 }
@@ -45,10 +54,10 @@ std::string_view to_string(lookup_kind kind) {
 }
 
 dht_node::dht_node(const dht_config& config, std::uint64_t seed, time_point now)
-    : config_(config),
+    : config_(resolved(config)),
       rng_(seed),
       id_(config.id ? *config.id : random_id(rng_)),
-      table_(id_, config.table, now),
+      table_(id_, config_.table, now),
       tokens_(rng_),
       peer_store_(config.peers, keyed_hash(rng_)),
       item_store_(config.items, keyed_hash(rng_)),

@@ -82,8 +82,12 @@ struct dht_config {
     double query_burst = 100;
     std::size_t rate_limited_addresses_max = 4096;
     bool enforce_node_id = false;  // BEP 42: non-compliant nodes' answers carry no token
-    bool derive_node_id = true;    // BEP 42: take an id that fits the external address others report
-    bool read_only = false;        // BEP 43: ask others not to add us
+    // BEP 42, all of it: sets table.require_verified (ids that do not fit their address get no
+    // slot), makes lookups ignore such contacts in answers, and implies enforce_node_id. Local
+    // addresses are exempt. Off by default: many real nodes still have non-compliant ids.
+    bool bep42_checks = false;
+    bool derive_node_id = true;  // BEP 42: take an id that fits the external address others report
+    bool read_only = false;      // BEP 43: ask others not to add us
     std::string version = std::string("HY\x00\x01", 4);
 };
 
@@ -165,10 +169,12 @@ struct dht_stats {
     std::uint64_t bad_tokens = 0;
     std::uint64_t bad_items = 0;  // BEP 44 puts refused, items that failed their check
     std::uint64_t errors_sent = 0;
-    std::uint64_t timeouts = 0;           // queries that reached hard_timeout
-    std::uint64_t dropped_transmits = 0;  // over transmits_queued_max
-    std::uint64_t dropped_requests = 0;   // over requests_in_flight_max
-    std::uint64_t dropped_events = 0;     // over events_queued_max: drain poll_event()
+    std::uint64_t timeouts = 0;             // queries that reached hard_timeout
+    std::uint64_t dropped_transmits = 0;    // over transmits_queued_max
+    std::uint64_t dropped_requests = 0;     // over requests_in_flight_max
+    std::uint64_t dropped_events = 0;       // over events_queued_max: drain poll_event()
+    std::uint64_t answers_filtered = 0;     // contacts in answers dropped by lookup.check_answers
+    std::uint64_t unverified_contacts = 0;  // contacts in answers dropped by bep42_checks
 };
 
 class dht_node {

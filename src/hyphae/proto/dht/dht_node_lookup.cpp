@@ -4,6 +4,7 @@
 
 #include "hyphae/core/bencode.hpp"
 #include "hyphae/core/sha.hpp"
+#include "hyphae/proto/dht/answer_check.hpp"
 #include "hyphae/proto/dht/dht_node.hpp"
 #include "hyphae/proto/dht/item.hpp"
 #include "hyphae/proto/dht/node_id_policy.hpp"
@@ -32,11 +33,12 @@ lookup_id dht_node::start_lookup(time_point now, lookup_kind kind, const node_id
     }
     lookups_.emplace_back(id, kind, target, config_.lookup, now);
     lookup& l = lookups_.back();
-    const auto seeds = table_.closest(target, config_.lookup.result_size);
+    const auto seeds = table_.closest(target, seed_count(config_.lookup));
     for (const auto& c : seeds) {
         l.search.add(c, nullptr);
     }
-    // A table that cannot fill the window yet: ask the bootstrap nodes too.
+    // A table that cannot fill the window yet: ask the bootstrap nodes too, all at once; their
+    // answers merge into the one candidate list (a silent or lying one does not stop the others).
     if (seeds.size() < config_.lookup.result_size) {
         const krpc_query query = query_for(l);
         for (const auto& ep : config_.bootstrap) {
@@ -212,14 +214,17 @@ void dht_node::lookup_answered(time_point now, lookup& l, const request& req, co
     // BEP 42: with enforcement on, a node whose id does not fit its address gets no say in where
     // we store.
     std::string token = r.token.value_or("");
-    if (config_.enforce_node_id && !verify_node_id(r.id, req.to.ep.address)) {
+    if (config_.enforce_node_id && !verify_node_id(r.id, req.to.ep.address)) {  // bep42_checks sets it
         token.clear();
     }
-    // Others list us among the closest: we are no candidate of our own lookup.
-    std::vector<node_contact> nodes = req.to.ep.address.is_v6() ? r.nodes6 : r.nodes;
-    nodes.erase(
-        std::remove_if(nodes.begin(), nodes.end(), [&](const node_contact& c) { return c.id == id_; }),
-        nodes.end());
+    // Others list us among the closest: we are no candidate of our own lookup (check_answer
+    // always drops our id).
+    auto checked =
+        check_answer(l.search.target(), id_, req.to, req.to.ep.address.is_v6() ? r.nodes6 : r.nodes,
+                     {config_.lookup.check_answers, config_.bep42_checks});
+    stats_.answers_filtered += checked.dropped;
+    stats_.unverified_contacts += checked.unverified;
+    std::vector<node_contact> nodes = std::move(checked.nodes);
     if (!req.id_known) {
         if (!req.slow) {
             l.seed_queries -= l.seed_queries > 0 ? 1 : 0;

@@ -61,7 +61,9 @@ routing_table::routing_table(const node_id& self, const routing_table_config& co
               whole_seconds(config.questionable_after),
               whole_seconds(config.refresh_interval),
               config.restrict_ips,
-              config.prefer_verified},
+              config.prefer_verified,
+              config.require_verified,
+              config.prefer_long_lived},
       epoch_(now) {
     buckets_.reserve(1);
     buckets_.emplace_back();
@@ -198,6 +200,10 @@ placement routing_table::observe(time_point now, const node_contact& contact, bo
     if (contact.id == self_ || contact.ep.port == 0 || contact.ep.address.is_unspecified()) {
         return placement::refused;
     }
+    if (limits_.require_verified && !verified && !is_local_address(contact.ep.address)) {
+        ++counters_.refused_unverified;
+        return placement::refused;
+    }
     const std::uint32_t now_s = seconds_of(now);
     const auto known = locate(contact.id);
     if (known && at(*known).ep == contact.ep) {
@@ -212,7 +218,7 @@ placement routing_table::observe(time_point now, const node_contact& contact, bo
         // A waiting replacement heard again may now win a live slot.
         const entry carried = e;
         erase(*known);
-        return insert(now_s, carried);
+        return insert(now_s, carried, from == source::response);
     }
     // Only an answer from the endpoint we queried may overwrite, and never a good entry.
     auto may_overwrite = [&](const entry& old) {
@@ -237,7 +243,7 @@ placement routing_table::observe(time_point now, const node_contact& contact, bo
     entry fresh{contact.id, contact.ep};
     touch(fresh, now_s, verified, from, rtt);
     fresh.last_active = now_s;
-    const placement placed = insert(now_s, fresh);
+    const placement placed = insert(now_s, fresh, from == source::response);
     for (const auto& bi : emptied) {
         if (bi) {
             fill_from_cache(buckets_[*bi]);
@@ -266,7 +272,7 @@ bool routing_table::make_room_for_ip(bucket& b, const entry& e) const {
     return true;
 }
 
-placement routing_table::insert(std::uint32_t now_s, entry e) {
+placement routing_table::insert(std::uint32_t now_s, entry e, bool responded) {
     const bool confirmed = has(e, flag_confirmed);
     for (;;) {
         const std::size_t bi = bucket_of(e.id);
@@ -306,6 +312,15 @@ placement routing_table::insert(std::uint32_t now_s, entry e) {
         if (!victim && confirmed && limits_.prefer_verified && has(e, flag_verified)) {
             victim = pick([&](const entry& v) { return !has(v, flag_verified) && !is_good(v, now_s); });
             reason = &counters_.replaced_unverified;
+        }
+        if (!victim && responded && !limits_.prefer_long_lived) {
+            // Prefer fresh: the live entry heard from longest ago gives way, good or not.
+            for (std::size_t i = 0; i < b.live.size(); ++i) {
+                if (!victim || b.live[i].last_active < b.live[*victim].last_active) {
+                    victim = i;
+                }
+            }
+            reason = &counters_.replaced_live;
         }
         if (victim) {
             b.live[*victim] = e;

@@ -28,7 +28,9 @@
 // place of, in order: a bad node; (if it answered us) a node that never did; (if prefer_verified
 // and it answered us with a BEP 42 verified id) an unverified questionable node. Otherwise it
 // waits in the replacement cache and the bucket's questionable nodes come first in next_ping.
-// Good nodes are never evicted for newcomers: Kademlia keeps the long-lived ones.
+// Good nodes are never evicted for newcomers: Kademlia keeps the long-lived ones (unless
+// prefer_long_lived is false: then a responder takes the least recently active live slot).
+// require_verified: ids that do not fit their address (BEP 42) are refused, local ones exempt.
 // Best replacement to promote: one that has answered us, then (prefer_verified) a verified one,
 // then the most recently heard. A full cache drops its oldest unconfirmed entry first.
 // restrict_ips: one live-or-cached entry per public /24 (IPv4) or /64 (IPv6) per bucket; a bad
@@ -73,6 +75,13 @@ struct routing_table_config {
     duration refresh_interval = minutes(15);
     bool restrict_ips = false;     // one node per /24 (IPv4) or /64 (IPv6) per bucket
     bool prefer_verified = false;  // BEP 42 verified responders displace unverified questionable nodes
+    // BEP 42 enforced: an id that does not fit its address (the caller's `verified`) is refused,
+    // unless the address is local (is_local_address). Off: such nodes are kept, as BEP 42 allows.
+    bool require_verified = false;
+    // Kademlia's rule: a full bucket keeps its live nodes and newcomers wait. false: a newcomer
+    // that answered us takes the place of the least recently active live entry ("prefer fresh",
+    // what incorrect-routing-update attacks exploit); a switch for the simulator to measure it.
+    bool prefer_long_lived = true;
 };
 
 enum class node_state : std::uint8_t { good, questionable, bad };
@@ -108,6 +117,8 @@ struct routing_table_counters {
     std::uint32_t cached = 0;                // newcomers put in a replacement cache
     std::uint32_t refused_ip = 0;            // restrict_ips
     std::uint32_t refused_hijack = 0;        // an id or endpoint held by an entry that is not bad
+    std::uint32_t refused_unverified = 0;    // require_verified
+    std::uint32_t replaced_live = 0;         // prefer_long_lived = false evicted a live node
     std::uint32_t splits = 0;
 };
 
@@ -199,6 +210,8 @@ private:
         std::uint32_t refresh_interval_s;
         bool restrict_ips;
         bool prefer_verified;
+        bool require_verified;
+        bool prefer_long_lived;
     };
 
     struct location {
@@ -226,7 +239,8 @@ private:
 
     placement observe(time_point now, const node_contact& contact, bool verified, source from, duration rtt);
     void touch(entry& e, std::uint32_t now_s, bool verified, source from, duration rtt) const;
-    placement insert(std::uint32_t now_s, entry e);
+    // `responded`: it is being placed because it answered us now.
+    placement insert(std::uint32_t now_s, entry e, bool responded);
     bool make_room_for_ip(bucket& b, const entry& e) const;
     node_id random_id_in(std::size_t bi, rng& random) const;
     void cache(bucket& b, const entry& e);

@@ -13,6 +13,14 @@
 // - Nodes are deduplicated by id and by endpoint; the list holds at most candidates_max.
 // - Each candidate remembers who told us about it. A node whose referrals all fail while none
 //   answer is reported by bad_referrers(), so the routing table can rank it down.
+//
+// Disjoint paths (S/Kademlia, Baumgart & Mies 2007), with disjoint_paths = d > 1: the seeds are
+// dealt round-robin among d paths, and a node named in an answer joins the path of the node that
+// named it. Deduplication stays global, so a node first seen on one path is never queried by
+// another: one adversary on a path cannot steer the others. Each path has its own window of the
+// result_size closest of its candidates and its own parallelism; done() once every path is.
+// The result (closest_responded, hops) is the merge of all paths. candidates_max and queries_max
+// are per path (the bounds scale with d). With d == 1 there is one path and nothing changes.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +38,17 @@ struct traversal_config {
     std::size_t candidates_max = 64;    // bound on the candidate list
     std::size_t queries_max = 128;      // bound on the queries one lookup may send
     std::size_t bad_referrals_min = 3;  // failed referrals (with no good one) that mark a referrer
+    // d, 1..16 (clamped): disjoint paths of one lookup, see above. 1 is plain Kademlia.
+    std::size_t disjoint_paths = 1;
+    // Sanity checks on the contacts of every answer (answer_check.hpp), applied by dht_node:
+    // off by default, as libtorrent and the BEPs do not check.
+    bool check_answers = false;
 };
+
+inline constexpr std::size_t disjoint_paths_max = 16;
+
+// How many routing-table seeds a lookup takes: k, or two per path when d paths need more.
+std::size_t seed_count(const traversal_config& config);
 
 class traversal {
 public:
@@ -45,6 +63,7 @@ public:
         state st = state::fresh;
         std::uint8_t bad_referrals = 0;
         std::uint8_t good_referrals = 0;
+        std::uint8_t path = 0;  // disjoint path, 0..d-1
     };
 
     traversal(const node_id& target, const traversal_config& config);
@@ -80,16 +99,31 @@ public:
     int hops() const;
     // Nodes that named only unreachable nodes; see the header comment.
     std::vector<node_contact> bad_referrers() const;
+    // The number of disjoint paths, and the path a candidate is on.
+    std::size_t paths() const { return paths_; }
+    std::optional<std::size_t> path_of(const node_id& id) const;
 
 private:
     candidate* find(const node_id& id);
     candidate* find_serial(std::uint16_t serial);
-    bool in_window_fresh(std::size_t& index) const;
+    // Empty `path`: deal the next seed path.
+    void add_on_path(const node_contact& contact, std::uint16_t referrer, std::uint8_t depth,
+                     std::optional<std::uint8_t> path);
+    std::uint8_t next_seed_path();
+    // The first fresh candidate in the window of `path`, if any.
+    std::optional<std::size_t> window_fresh(std::size_t path) const;
+    bool path_done(std::size_t path) const;
+    void responded(candidate& c, std::string token);
 
     node_id target_;
     traversal_config config_;
+    std::size_t paths_ = 1;
+    std::size_t candidates_max_ = 0;     // over all paths
+    std::size_t queries_max_ = 0;        // over all paths
     std::vector<candidate> candidates_;  // nearest first
     std::uint16_t next_serial_ = 1;
+    std::uint8_t next_seed_path_ = 0;
+    std::uint8_t next_query_path_ = 0;
     std::size_t queries_sent_ = 0;
     std::size_t responses_ = 0;
     std::size_t failures_ = 0;

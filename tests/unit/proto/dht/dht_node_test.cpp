@@ -15,53 +15,12 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+using test::bootstrapped_from;
 using test::dht_test_network;
-
-dht_config bootstrapped_from(const endpoint& ep) {
-    dht_config config;
-    config.bootstrap = {ep};
-    return config;
-}
-
-// A network of n nodes that all bootstrapped off node 0.
-dht_test_network make_network(std::size_t n, dht_test_network::options opts = {}) {
-    dht_test_network net(opts);
-    net.add_node();
-    for (std::size_t i = 1; i < n; ++i) {
-        net.add_node(bootstrapped_from(net.address(0)));
-    }
-    for (std::size_t i = 1; i < n; ++i) {
-        net.command(i, [](dht_node& node, time_point now) { return node.bootstrap(now); });
-    }
-    net.run_for(seconds(30));
-    return net;
-}
-
-template <class T>
-std::vector<T> events_of(dht_test_network& net, std::size_t node) {
-    std::vector<T> out;
-    for (auto& [i, e] : net.events()) {
-        if (i == node) {
-            if (auto* x = std::get_if<T>(&e)) {
-                out.push_back(*x);
-            }
-        }
-    }
-    return out;
-}
-
-std::optional<lookup_done> done_event(dht_test_network& net, std::size_t node, lookup_id id) {
-    for (auto& d : events_of<lookup_done>(net, node)) {
-        if (d.id == id) {
-            return d;
-        }
-    }
-    return std::nullopt;
-}
-
-bool finished(dht_test_network& net, std::size_t node, lookup_id id) {
-    return done_event(net, node, id).has_value();
-}
+using test::done_event;
+using test::events_of;
+using test::finished;
+using test::make_network;
 
 id160 hash_of(std::string_view text) {
     return sha1(as_bytes(text));

@@ -176,4 +176,53 @@ private:
     std::uint64_t sent_ = 0;
 };
 
+inline dht_config bootstrapped_from(const endpoint& ep) {
+    dht_config config;
+    config.bootstrap = {ep};
+    return config;
+}
+
+// A network of n nodes, each with `config` (its bootstrap list set to node 0), that all
+// bootstrapped off node 0 and ran 30 s.
+inline dht_test_network make_network(std::size_t n, dht_test_network::options opts = {},
+                                     dht_config config = {}) {
+    dht_test_network net(opts);
+    net.add_node(config);
+    config.bootstrap = {net.address(0)};
+    for (std::size_t i = 1; i < n; ++i) {
+        net.add_node(config);
+    }
+    for (std::size_t i = 1; i < n; ++i) {
+        net.command(i, [](dht_node& node, time_point now) { return node.bootstrap(now); });
+    }
+    net.run_for(std::chrono::seconds(30));
+    return net;
+}
+
+template <class T>
+std::vector<T> events_of(dht_test_network& net, std::size_t node) {
+    std::vector<T> out;
+    for (auto& [i, e] : net.events()) {
+        if (i == node) {
+            if (auto* x = std::get_if<T>(&e)) {
+                out.push_back(*x);
+            }
+        }
+    }
+    return out;
+}
+
+inline std::optional<lookup_done> done_event(dht_test_network& net, std::size_t node, lookup_id id) {
+    for (auto& d : events_of<lookup_done>(net, node)) {
+        if (d.id == id) {
+            return d;
+        }
+    }
+    return std::nullopt;
+}
+
+inline bool finished(dht_test_network& net, std::size_t node, lookup_id id) {
+    return done_event(net, node, id).has_value();
+}
+
 }  // namespace hyphae::dht::test

@@ -824,5 +824,63 @@ TEST_F(routing_table_test, an_entry_is_48_bytes_and_a_table_of_150_stays_small) 
     EXPECT_LE(with_cache, 20'000u);
 }
 
+TEST_F(routing_table_test, prefer_long_lived_off_lets_a_responder_evict_the_least_recently_active) {
+    config.prefer_long_lived = false;
+    remake();
+    std::vector<node_contact> good;
+    for (int i = 0; i < 8; ++i) {
+        const auto one = fill(0, 1, t0 + seconds(i));  // good[0] is the least recently active
+        good.push_back(one[0]);
+    }
+    fill(1, 8);  // bucket 0 is no longer the last: it cannot split
+    // Hearsay and queries do not evict: only a node that answered us.
+    EXPECT_NE(table->heard_of(t0 + seconds(20), contact_at(0)), placement::live);
+    EXPECT_NE(table->heard_query(t0 + seconds(20), contact_at(0)), placement::live);
+    const node_contact fresh = contact_at(0);
+    EXPECT_EQ(table->heard_response(t0 + seconds(20), fresh, rtt), placement::live);
+    EXPECT_TRUE(is_live(fresh));
+    EXPECT_FALSE(is_live(good[0]));
+    EXPECT_TRUE(is_live(good[1]));
+    EXPECT_EQ(state(good[1], t0 + seconds(20)), node_state::good);
+    EXPECT_EQ(table->counters().replaced_live, 1u);
+    // The next responder takes the next oldest.
+    EXPECT_EQ(table->heard_response(t0 + seconds(21), contact_at(0), rtt), placement::live);
+    EXPECT_FALSE(is_live(good[1]));
+    EXPECT_TRUE(is_live(good[2]));
+    EXPECT_EQ(table->counters().replaced_live, 2u);
+    EXPECT_TRUE(holds_invariants(*table, config, t0 + seconds(21)));
+}
+
+TEST_F(routing_table_test, prefer_long_lived_on_keeps_good_nodes_against_responders) {
+    ASSERT_TRUE(config.prefer_long_lived);  // the default
+    const auto good = fill(0, 8);
+    fill(1, 8);
+    EXPECT_EQ(table->heard_response(t0 + seconds(20), contact_at(0), rtt), placement::replacement);
+    for (const auto& c : good) {
+        EXPECT_TRUE(is_live(c));
+    }
+    EXPECT_EQ(table->counters().replaced_live, 0u);
+}
+
+TEST_F(routing_table_test, require_verified_refuses_ids_that_do_not_fit_their_address) {
+    config.require_verified = true;
+    remake();
+    const node_contact unverified = contact_at(3);
+    EXPECT_EQ(table->heard_response(t0, unverified, rtt, false), placement::refused);
+    EXPECT_EQ(table->heard_query(t0, contact_at(3), false), placement::refused);
+    EXPECT_EQ(table->heard_of(t0, contact_at(3), false), placement::refused);
+    EXPECT_EQ(table->counters().refused_unverified, 3u);
+    EXPECT_EQ(table->size(), 0u);
+    EXPECT_EQ(table->heard_response(t0, contact_at(3), rtt, true), placement::live);
+    // Local addresses are exempt: their owner cannot know its external address.
+    const node_contact local{id_sharing(self, 3, random), ep_of("192.168.1.7:6881")};
+    EXPECT_EQ(table->heard_response(t0, local, rtt, false), placement::live);
+    EXPECT_EQ(table->size(), 2u);
+    // Off (the default), the same contact is taken.
+    config.require_verified = false;
+    remake();
+    EXPECT_EQ(table->heard_response(t0, unverified, rtt, false), placement::live);
+}
+
 }  // namespace
 }  // namespace hyphae::dht
