@@ -12,7 +12,6 @@ namespace hyphae::sim {
 
 namespace {
 
-constexpr std::uint16_t dht_port = 6881;
 constexpr time_point never = time_point::max();
 constexpr std::uint32_t progress_every = 1u << 16;
 constexpr std::size_t pinholes_max = 64;  // per NAT-ed node: its most recent destinations
@@ -82,6 +81,7 @@ struct dht_simulation::sim_node {
     dht::node_id id;
     node_place place;
     std::uint32_t ip = 0;
+    std::uint16_t port = 0;
     time_point timer_at = never;
     time_point uplink_free{};
     time_point up_since{};
@@ -109,25 +109,25 @@ dht_simulation::dht_simulation(const scenario& s, std::uint64_t seed, progress_c
     cfg.table.replacements_max = s.dht.replacements;
     cfg.lookup.result_size = s.dht.k;
     cfg.lookup.parallelism = s.dht.alpha;
-    // DEFENCES     cfg.lookup.disjoint_paths = s.defences.disjoint_paths;
-    // DEFENCES     cfg.lookup.check_answers = s.defences.check_answers;
-    // DEFENCES     cfg.bep42_checks = s.defences.bep42_checks;
-    // DEFENCES     cfg.table.prefer_long_lived = s.defences.prefer_long_lived;
+    cfg.lookup.disjoint_paths = s.defences.disjoint_paths;
+    cfg.lookup.check_answers = s.defences.check_answers;
+    cfg.bep42_checks = s.defences.bep42_checks;
+    cfg.table.prefer_long_lived = s.defences.prefer_long_lived;
     build_population();
 }
 
 dht_simulation::~dht_simulation() = default;
 
 endpoint dht_simulation::endpoint_of(std::uint32_t i) const {
-    return endpoint{ip_address::v4(nodes_[i].ip), dht_port};
+    return endpoint{ip_address::v4(nodes_[i].ip), nodes_[i].port};
 }
 
 std::optional<std::uint32_t> dht_simulation::index_of(const endpoint& ep) const {
-    if (!ep.address.is_v4() || ep.port != dht_port) {
+    if (!ep.address.is_v4()) {
         return std::nullopt;
     }
     auto it = by_address_.find(ep.address.v4_host_order());
-    if (it == by_address_.end()) {
+    if (it == by_address_.end() || nodes_[it->second].port != ep.port) {
         return std::nullopt;
     }
     return it->second;
@@ -163,6 +163,7 @@ void dht_simulation::build_population() {
         } while (!public_ipv4(a) || by_address_.count(a) != 0);
         by_address_.emplace(a, i);
         nodes_[i].ip = a;
+        nodes_[i].port = static_cast<std::uint16_t>(1024 + r.uniform(65536 - 1024));  // as real nodes pick
         nodes_[i].place = latency_.place(r);
     }
 
@@ -281,7 +282,8 @@ void dht_simulation::build_population() {
     // Warm tables hold the nodes up at the start: a stabilised network has evicted the ones long gone.
     present_.assign(n, false);
     for (std::uint32_t i = 0; i < n; ++i) {
-        present_[i] = !nodes_[i].nat && (nodes_[i].honest ? nodes_[i].up && !down_at_start[i] : true);
+        present_[i] =
+            !nodes_[i].nat && (nodes_[i].honest ? nodes_[i].up && !down_at_start[i] : adv.in_warm_tables);
     }
 
     // Build the honest nodes present at the start; warm ones get their tables filled.
@@ -351,7 +353,10 @@ void dht_simulation::warm_fill(std::uint32_t i) {
     const time_point t0{};
     std::vector<std::uint32_t> picked;
     const auto eligible = [&](std::uint32_t j) {
-        return j != i && present_[j];
+        // A stabilised table holds only what it accepts: under BEP 42 checks, ids that fit.
+        return j != i && present_[j] &&
+               (!scenario_.defences.bep42_checks ||
+                dht::verify_node_id(nodes_[j].id, ip_address::v4(nodes_[j].ip)));
     };
     const auto range_of = [&](const dht::node_id& id, std::size_t bits) {
         auto [lo, hi] = prefix_range(id, bits);
@@ -365,7 +370,18 @@ void dht_simulation::warm_fill(std::uint32_t i) {
         const auto [first, last] = range_of(flip_bit(self.id, b), b + 1);
         picked.clear();
         const std::size_t count = last - first;
-        if (count <= 4 * k) {
+        // Sample a big range; scan a small one, or one where sampling found too few (a range
+        // crowded with nodes our table refuses, such as Sybils under BEP 42 checks).
+        if (count > 4 * k) {
+            for (std::size_t attempt = 0; attempt < 8 * k && picked.size() < k; ++attempt) {
+                const std::uint32_t j = by_id_[first + build_rng_.uniform(count)].second;
+                if (eligible(j) && std::find(picked.begin(), picked.end(), j) == picked.end()) {
+                    picked.push_back(j);
+                }
+            }
+        }
+        if (picked.size() < k) {
+            picked.clear();
             for (std::size_t x = first; x < last; ++x) {
                 if (eligible(by_id_[x].second)) {
                     picked.push_back(by_id_[x].second);
@@ -376,13 +392,6 @@ void dht_simulation::warm_fill(std::uint32_t i) {
             }
             if (picked.size() > k) {
                 picked.resize(k);
-            }
-        } else {
-            for (std::size_t attempt = 0; attempt < 8 * k && picked.size() < k; ++attempt) {
-                const std::uint32_t j = by_id_[first + build_rng_.uniform(count)].second;
-                if (eligible(j) && std::find(picked.begin(), picked.end(), j) == picked.end()) {
-                    picked.push_back(j);
-                }
             }
         }
         for (std::uint32_t j : picked) {

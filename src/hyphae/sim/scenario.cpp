@@ -307,6 +307,7 @@ result<scenario> parse_scenario(std::string_view toml_text, const std::vector<st
         t.number("fraction", a.fraction, 0, 0.95);
         t.number("sybil_shared_bits", a.sybil_shared_bits, 0, 64);
         t.text("target", a.target);
+        t.flag("in_warm_tables", a.in_warm_tables);
         if (auto r = wrap(t.finish()); !r) {
             return tl::unexpected(r.error());
         }

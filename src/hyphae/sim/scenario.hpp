@@ -44,9 +44,10 @@ struct churn_config {
 
 struct attack_config {
     adversary_kind kind = adversary_kind::none;
-    double fraction = 0.0;      // of `nodes`
-    int sybil_shared_bits = 0;  // > 0: colluders' ids share this many leading bits with target_id
-    std::string target;         // hex node id the Sybils cluster around and lookups aim at; empty: random
+    double fraction = 0.0;       // of `nodes`
+    int sybil_shared_bits = 0;   // > 0: colluders' ids share this many leading bits with target_id
+    std::string target;          // hex node id the Sybils cluster around and lookups aim at; empty: random
+    bool in_warm_tables = true;  // false: they arrive after the network settled and must push their way in
 };
 
 struct defence_config {

@@ -276,6 +276,12 @@ void dht_node::adopt_id(time_point now, const node_id& id) {
 }
 
 void dht_node::expire_requests(time_point now) {
+    // Most wake-ups expire nothing: look before allocating.
+    if (std::none_of(requests_.begin(), requests_.end(), [&](const auto& r) {
+            return r.second.hard_deadline <= now || (!r.second.slow && r.second.soft_deadline <= now);
+        })) {
+        return;
+    }
     std::vector<std::uint16_t> hard;
     std::vector<std::uint16_t> soft;
     for (auto& [tid, req] : requests_) {
@@ -314,7 +320,7 @@ void dht_node::expire_requests(time_point now) {
 }
 
 bool dht_node::wants_bootstrap() const {
-    return table_.size() < config_.lookup.result_size && !config_.bootstrap.empty() &&
+    return !config_.bootstrap.empty() && !table_.has_at_least(config_.lookup.result_size) &&
            std::none_of(lookups_.begin(), lookups_.end(),
                         [](const lookup& l) { return l.kind == lookup_kind::bootstrap && !l.finished; });
 }
@@ -353,7 +359,7 @@ void dht_node::maintain(time_point now) {
     const bool running_maintenance = std::any_of(lookups_.begin(), lookups_.end(), [](const lookup& l) {
         return l.kind == lookup_kind::bootstrap || l.kind == lookup_kind::refresh;
     });
-    if (!running_maintenance && table_.size() >= config_.lookup.result_size) {
+    if (!running_maintenance && table_.has_at_least(config_.lookup.result_size)) {
         bootstrap_backoff_ = std::chrono::seconds(1);
         if (auto target = table_.next_refresh_target(now, rng_)) {
             launch(now, lookup_kind::refresh, *target, nullptr);

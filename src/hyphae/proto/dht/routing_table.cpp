@@ -543,6 +543,19 @@ std::size_t routing_table::size() const {
     return n;
 }
 
+bool routing_table::has_at_least(std::size_t n) const {
+    std::size_t seen = 0;
+    for (const bucket& b : buckets_) {
+        for (const entry& e : b.live) {
+            if (seen >= n) {
+                return true;
+            }
+            seen += is_bad(e) ? 0 : 1;
+        }
+    }
+    return seen >= n;
+}
+
 std::size_t routing_table::replacement_count() const {
     std::size_t n = 0;
     for (const bucket& b : buckets_) {

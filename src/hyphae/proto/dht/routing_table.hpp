@@ -159,6 +159,8 @@ public:
     std::optional<node_info> find(const node_id& id, time_point now) const;
     // Live entries that are not bad.
     std::size_t size() const;
+    // size() >= n, counting only as far as n: asked after every input, so it must stay cheap.
+    bool has_at_least(std::size_t n) const;
     std::size_t replacement_count() const;
     std::size_t bucket_count() const { return buckets_.size(); }
     // visit(const node_info&) for every live entry and every replacement, bucket by bucket.

@@ -884,3 +884,26 @@ TEST_F(routing_table_test, require_verified_refuses_ids_that_do_not_fit_their_ad
 
 }  // namespace
 }  // namespace hyphae::dht
+
+namespace hyphae::dht {
+namespace {
+
+TEST_F(routing_table_test, has_at_least_agrees_with_size_as_the_table_fills_and_fails) {
+    std::vector<node_contact> added;
+    for (std::size_t i = 0; i < 60; ++i) {
+        added.push_back(contact_at(i % 12));
+        table->heard_response(t0, added.back(), rtt);
+        if (i % 7 == 3) {
+            for (int f = 0; f < 3; ++f) {
+                table->heard_failure(t0, added[i / 2]);  // some go bad: counted out of both
+            }
+        }
+        const std::size_t n = table->size();
+        for (std::size_t want = 0; want <= n + 2; ++want) {
+            ASSERT_EQ(table->has_at_least(want), n >= want) << "size " << n << ", asked " << want;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace hyphae::dht
