@@ -30,10 +30,7 @@ std::size_t heap_in_use() {
 
 // An id that shares exactly `depth` leading bits with `self`.
 dht::node_id id_at_depth(const dht::node_id& self, std::size_t depth, rng& random) {
-    dht::node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
+    dht::node_id id = dht::random_node_id(random);
     for (std::size_t bit = 0; bit <= depth && bit < 160; ++bit) {
         const std::size_t byte = bit / 8;
         const auto mask = static_cast<std::uint8_t>(0x80u >> (bit % 8));

@@ -200,10 +200,7 @@ bool adversary_directory::is_honest(const node_id& id) const {
 
 node_id sybil_id(const node_id& target, int shared_bits, rng& random) {
     const int shared = std::clamp(shared_bits, 0, 160);
-    node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
+    node_id id = dht::random_node_id(random);
     for (int bit = 0; bit < shared; ++bit) {
         const auto byte = static_cast<std::size_t>(bit) / 8;
         const auto mask = static_cast<std::uint8_t>(0x80u >> (bit % 8));

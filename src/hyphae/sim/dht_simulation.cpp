@@ -46,14 +46,6 @@ dht::node_id flip_bit(dht::node_id id, std::size_t b) {
     return id;
 }
 
-dht::node_id random_id(rng& random) {
-    dht::node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
-    return id;
-}
-
 // Public unicast IPv4 only: private and reserved ranges would be exempt from BEP 42 and the /24 rule.
 bool public_ipv4(std::uint32_t a) {
     const std::uint32_t first = a >> 24;
@@ -151,8 +143,8 @@ void dht_simulation::build_population() {
     nodes_.resize(n);
     rng& r = build_rng_;
 
-    attack_target_ =
-        scenario_.adversaries.target.empty() ? random_id(r) : *id160::from_hex(scenario_.adversaries.target);
+    attack_target_ = scenario_.adversaries.target.empty() ? dht::random_node_id(r)
+                                                          : *id160::from_hex(scenario_.adversaries.target);
 
     // Addresses: distinct public IPv4, one node each.
     by_address_.reserve(n);
@@ -340,7 +332,7 @@ void dht_simulation::build_population() {
     const auto& w = scenario_.workload;
     records_.resize(w.lookups);
     for (std::uint32_t l = 0; l < w.lookups; ++l) {
-        records_[l].target = w.same_target ? attack_target_ : random_id(r);
+        records_[l].target = w.same_target ? attack_target_ : dht::random_node_id(r);
         const double at = seconds_of(w.warmup) + seconds_of(w.window) * (l + 0.5) / w.lookups;
         queue_.push(t0 + duration(static_cast<std::int64_t>(at * 1e9)), event_kind::lookup, 0, l);
     }

@@ -24,14 +24,7 @@ using dht::krpc_message;
 using dht::krpc_method;
 using dht::node_contact;
 using dht::node_id;
-
-node_id random_id(rng& random) {
-    node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
-    return id;
-}
+using dht::random_node_id;
 
 // 10/8 and fc00::/7: BEP 42 exempts them, so ids need not fit the addresses.
 endpoint v4_endpoint(std::uint32_t n) {
@@ -279,7 +272,7 @@ TEST(AdversaryKind, NamesRoundTrip) {
 
 TEST(AdversarySybil, IdsShareThePrefixAndNoMore) {
     rng random(7);
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     for (int shared : {0, 1, 7, 8, 9, 20, 100, 159, 160}) {
         int exact = 0;
         for (int draw = 0; draw < 200; ++draw) {
@@ -302,10 +295,10 @@ TEST(AdversaryDirectory, ClosestColludersMatchBruteForce) {
     adversary_directory directory;
     std::vector<node_contact> all;
     for (std::uint32_t i = 0; i < 5000; ++i) {
-        all.push_back({random_id(random), v4_endpoint(i)});
+        all.push_back({random_node_id(random), v4_endpoint(i)});
     }
     // A Sybil cluster: deep shared prefixes exercise the deep end of the trie walk.
-    const node_id cluster = random_id(random);
+    const node_id cluster = random_node_id(random);
     for (std::uint32_t i = 0; i < 300; ++i) {
         all.push_back({sybil_id(cluster, 40 + static_cast<int>(i % 100), random), v4_endpoint(5000 + i)});
     }
@@ -319,7 +312,7 @@ TEST(AdversaryDirectory, ClosestColludersMatchBruteForce) {
     directory.finish();
     ASSERT_EQ(directory.colluders(), all.size());
     for (int t = 0; t < 1000; ++t) {
-        node_id target = random_id(random);
+        node_id target = random_node_id(random);
         if (t % 4 == 1) {
             target = sybil_id(cluster, 30 + t % 120, random);
         } else if (t % 4 == 2) {
@@ -334,7 +327,7 @@ TEST(AdversaryDirectory, ClosestColludersMatchBruteForce) {
         }
     }
     EXPECT_TRUE(directory.is_colluder(all[17].id));
-    EXPECT_FALSE(directory.is_colluder(random_id(random)));
+    EXPECT_FALSE(directory.is_colluder(random_node_id(random)));
 }
 
 TEST(AdversaryDirectory, ClosestColludersKeepToOneFamily) {
@@ -343,13 +336,13 @@ TEST(AdversaryDirectory, ClosestColludersKeepToOneFamily) {
     std::vector<node_contact> v4;
     std::vector<node_contact> v6;
     for (std::uint32_t i = 0; i < 400; ++i) {
-        node_contact c{random_id(random), i % 3 == 0 ? v6_endpoint(i) : v4_endpoint(i)};
+        node_contact c{random_node_id(random), i % 3 == 0 ? v6_endpoint(i) : v4_endpoint(i)};
         (i % 3 == 0 ? v6 : v4).push_back(c);
         directory.add_colluder(c);
     }
     directory.finish();
     for (int t = 0; t < 200; ++t) {
-        const node_id target = random_id(random);
+        const node_id target = random_node_id(random);
         EXPECT_EQ(directory.closest_colluders(target, 8, ip_family::v4), brute_closest(v4, target, 8));
         EXPECT_EQ(directory.closest_colluders(target, 8, ip_family::v6), brute_closest(v6, target, 8));
     }
@@ -367,13 +360,13 @@ TEST(AdversaryDirectory, FarHonestAreFarDistinctAndHonest) {
     rng random(13);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 1000; ++i) {
-        directory.add_honest({random_id(random), v4_endpoint(i)});
+        directory.add_honest({random_node_id(random), v4_endpoint(i)});
     }
-    directory.add_honest({random_id(random), v6_endpoint(1)});
+    directory.add_honest({random_node_id(random), v6_endpoint(1)});
     directory.finish();
     EXPECT_EQ(directory.honest(), 1001u);
     for (int t = 0; t < 200; ++t) {
-        const node_id target = random_id(random);
+        const node_id target = random_node_id(random);
         const auto far = directory.far_honest(target, 8, random, ip_family::v4);
         ASSERT_EQ(far.size(), 8u);
         std::set<node_id> ids;
@@ -387,7 +380,7 @@ TEST(AdversaryDirectory, FarHonestAreFarDistinctAndHonest) {
     }
     EXPECT_NE(directory.random_honest(random), nullptr);
     EXPECT_EQ(adversary_directory{}.random_honest(random), nullptr);
-    EXPECT_TRUE(adversary_directory{}.far_honest(random_id(random), 8, random).empty());
+    EXPECT_TRUE(adversary_directory{}.far_honest(random_node_id(random), 8, random).empty());
 }
 
 // ---- one adversary, datagram by datagram ----
@@ -401,15 +394,16 @@ TEST(AdversaryNode, DropNeverAnswers) {
     rng random(21);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 50; ++i) {
-        directory.add_colluder({random_id(random), v4_endpoint(i)});
+        directory.add_colluder({random_node_id(random), v4_endpoint(i)});
     }
     directory.finish();
-    adversary_node drop(adversary_kind::drop, {random_id(random), v4_endpoint(100)}, 1);
+    adversary_node drop(adversary_kind::drop, {random_node_id(random), v4_endpoint(100)}, 1);
     std::vector<dht_transmit> out;
     for (auto method : {krpc_method::ping, krpc_method::find_node, krpc_method::get_peers, krpc_method::get,
                         krpc_method::announce_peer}) {
         drop.on_datagram(time_point{}, v4_endpoint(200),
-                         as_bytes(query_bytes(method, random_id(random), random_id(random))), directory, out);
+                         as_bytes(query_bytes(method, random_node_id(random), random_node_id(random))),
+                         directory, out);
     }
     EXPECT_TRUE(out.empty());
     EXPECT_EQ(drop.stats().queries_in, 5u);
@@ -420,9 +414,9 @@ TEST(AdversaryNode, DropNeverAnswers) {
     // An honest node that holds it as good asks it, hears nothing, and times out.
     mixed_network net(21);
     const auto a = net.add_honest();
-    const auto d = net.add_adversary(adversary_kind::drop, random_id(random));
+    const auto d = net.add_adversary(adversary_kind::drop, random_node_id(random));
     net.honest(a).add_answered_contact(net.now(), net.contact(d), milliseconds(40));
-    net.command(a, [&](dht_node& node, time_point now) { node.find_node(now, random_id(random)); });
+    net.command(a, [&](dht_node& node, time_point now) { node.find_node(now, random_node_id(random)); });
     net.run_for(seconds(10));
     EXPECT_GE(net.adversary(d).stats().queries_in, 1u);
     EXPECT_EQ(net.adversary(d).stats().answers_out, 0u);
@@ -434,13 +428,13 @@ TEST(AdversaryNode, WrongRoutingAnswersWithFarHonestNodesAndIsBelieved) {
     rng random(22);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 1000; ++i) {
-        directory.add_honest({random_id(random), v4_endpoint(1000 + i)});
+        directory.add_honest({random_node_id(random), v4_endpoint(1000 + i)});
     }
     for (std::uint32_t i = 0; i < 20; ++i) {
-        directory.add_honest({random_id(random), v6_endpoint(i)});
+        directory.add_honest({random_node_id(random), v6_endpoint(i)});
     }
     directory.finish();
-    const node_contact self{random_id(random), v4_endpoint(1)};
+    const node_contact self{random_node_id(random), v4_endpoint(1)};
     adversary_node wrong(adversary_kind::wrong_routing, self, 5);
 
     // A real honest node asks it in a lookup.
@@ -448,7 +442,7 @@ TEST(AdversaryNode, WrongRoutingAnswersWithFarHonestNodesAndIsBelieved) {
     dht_node asker(dht_config{}, 99, now);
     const endpoint asker_ep = v4_endpoint(2);
     asker.add_answered_contact(now, self, milliseconds(30));
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     ASSERT_NE(asker.find_node(now, target), 0u);
     auto query = asker.poll_transmit();
     ASSERT_TRUE(query);
@@ -485,7 +479,8 @@ TEST(AdversaryNode, WrongRoutingAnswersWithFarHonestNodesAndIsBelieved) {
 
     // get_peers: far nodes and a token, never values.
     out.clear();
-    wrong.on_datagram(now, asker_ep, as_bytes(query_bytes(krpc_method::get_peers, random_id(random), target)),
+    wrong.on_datagram(now, asker_ep,
+                      as_bytes(query_bytes(krpc_method::get_peers, random_node_id(random), target)),
                       directory, out);
     const krpc_message peers = decode_one(out);
     EXPECT_TRUE(peers.response.token && !peers.response.token->empty());
@@ -498,14 +493,14 @@ TEST(AdversaryNode, ColludeAnswersWithTheExactClosestColluders) {
     adversary_directory directory;
     std::vector<node_contact> v4;
     for (std::uint32_t i = 0; i < 500; ++i) {
-        v4.push_back({random_id(random), v4_endpoint(i)});
+        v4.push_back({random_node_id(random), v4_endpoint(i)});
         directory.add_colluder(v4.back());
     }
     for (std::uint32_t i = 0; i < 30; ++i) {
-        directory.add_colluder({random_id(random), v6_endpoint(i)});
+        directory.add_colluder({random_node_id(random), v6_endpoint(i)});
     }
     for (std::uint32_t i = 0; i < 100; ++i) {
-        directory.add_honest({random_id(random), v4_endpoint(1000 + i)});
+        directory.add_honest({random_node_id(random), v4_endpoint(1000 + i)});
     }
     directory.finish();
     const node_contact self = v4[3];
@@ -515,11 +510,12 @@ TEST(AdversaryNode, ColludeAnswersWithTheExactClosestColluders) {
         adversary_node colluder(kind, self, 6);
         for (int t = 0; t < 200; ++t) {
             // Targets right at the colluder too: it leaves itself out, the asker knows it already.
-            const node_id target = t % 10 == 0 ? sybil_id(self.id, 150, random) : random_id(random);
+            const node_id target = t % 10 == 0 ? sybil_id(self.id, 150, random) : random_node_id(random);
             const auto method = t % 2 == 0 ? krpc_method::find_node : krpc_method::get_peers;
             std::vector<dht_transmit> out;
             colluder.on_datagram(time_point{}, v4_endpoint(2000),
-                                 as_bytes(query_bytes(method, random_id(random), target)), directory, out);
+                                 as_bytes(query_bytes(method, random_node_id(random), target)), directory,
+                                 out);
             const krpc_message reply = decode_one(out);
             ASSERT_EQ(reply.type, krpc_message::kind::response);
             EXPECT_EQ(reply.response.nodes, brute_closest(others, target, 8)) << to_string(kind);
@@ -533,7 +529,7 @@ TEST(AdversaryNode, ColludeAnswersWithTheExactClosestColluders) {
     for (auto method : {krpc_method::announce_peer, krpc_method::put, krpc_method::ping}) {
         std::vector<dht_transmit> out;
         colluder.on_datagram(time_point{}, v4_endpoint(2000),
-                             as_bytes(query_bytes(method, random_id(random), self.id)), directory, out);
+                             as_bytes(query_bytes(method, random_node_id(random), self.id)), directory, out);
         const krpc_message reply = decode_one(out);
         EXPECT_EQ(reply.type, krpc_message::kind::response) << dht::to_string(method);
         EXPECT_TRUE(reply.response.nodes.empty());
@@ -541,20 +537,21 @@ TEST(AdversaryNode, ColludeAnswersWithTheExactClosestColluders) {
     }
     std::vector<dht_transmit> out;
     colluder.on_datagram(time_point{}, v4_endpoint(2000),
-                         as_bytes(query_bytes(krpc_method::get, random_id(random), self.id)), directory, out);
+                         as_bytes(query_bytes(krpc_method::get, random_node_id(random), self.id)), directory,
+                         out);
     EXPECT_FALSE(decode_one(out).response.value);
     EXPECT_TRUE(decode_one(out).response.token);
     out.clear();
     colluder.on_datagram(time_point{}, v4_endpoint(2000),
-                         as_bytes(query_bytes(krpc_method::unknown, random_id(random), self.id)), directory,
-                         out);
+                         as_bytes(query_bytes(krpc_method::unknown, random_node_id(random), self.id)),
+                         directory, out);
     EXPECT_EQ(decode_one(out).type, krpc_message::kind::error);
     EXPECT_EQ(decode_one(out).error.code, dht::krpc_errc::method_unknown);
     // An IPv6 asker hears of IPv6 colluders only.
     out.clear();
     colluder.on_datagram(time_point{}, v6_endpoint(900),
-                         as_bytes(query_bytes(krpc_method::find_node, random_id(random), self.id)), directory,
-                         out);
+                         as_bytes(query_bytes(krpc_method::find_node, random_node_id(random), self.id)),
+                         directory, out);
     const krpc_message six = decode_one(out);
     EXPECT_TRUE(six.response.nodes.empty());
     EXPECT_EQ(six.response.nodes6.size(), 8u);
@@ -563,19 +560,20 @@ TEST(AdversaryNode, ColludeAnswersWithTheExactClosestColluders) {
 TEST(AdversaryNode, MalformedDatagramsAreIgnored) {
     rng random(24);
     adversary_directory directory;
-    directory.add_colluder({random_id(random), v4_endpoint(5)});
+    directory.add_colluder({random_node_id(random), v4_endpoint(5)});
     directory.finish();
-    const node_contact self{random_id(random), v4_endpoint(1)};
+    const node_contact self{random_node_id(random), v4_endpoint(1)};
     adversary_node colluder(adversary_kind::collude, self, 7);
 
     krpc_message response;
     response.type = krpc_message::kind::response;
     response.transaction_id = "xy";
-    response.response.id = random_id(random);
+    response.response.id = random_node_id(random);
     krpc_message error;
     error.type = krpc_message::kind::error;
     error.transaction_id = "xy";
-    const std::string find = query_bytes(krpc_method::find_node, random_id(random), random_id(random));
+    const std::string find =
+        query_bytes(krpc_method::find_node, random_node_id(random), random_node_id(random));
     const std::vector<std::string> junk = {
         "",
         "garbage",
@@ -605,11 +603,11 @@ TEST(AdversaryNode, FakeUpdatesPushAtABoundedRate) {
     adversary_directory directory;
     std::set<endpoint> honest_endpoints;
     for (std::uint32_t i = 0; i < 100; ++i) {
-        directory.add_honest({random_id(random), v4_endpoint(i)});
+        directory.add_honest({random_node_id(random), v4_endpoint(i)});
         honest_endpoints.insert(v4_endpoint(i));
     }
     directory.finish();
-    const node_contact self{random_id(random), v4_endpoint(500)};
+    const node_contact self{random_node_id(random), v4_endpoint(500)};
     adversary_node pusher(adversary_kind::fake_updates, self, 8);
     std::vector<dht_transmit> out;
     const time_point start{std::chrono::hours(1)};
@@ -655,17 +653,17 @@ TEST(AdversaryNode, SameSeedSameOutput) {
     rng random(26);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 300; ++i) {
-        directory.add_honest({random_id(random), v4_endpoint(i)});
-        directory.add_colluder({random_id(random), v4_endpoint(1000 + i)});
+        directory.add_honest({random_node_id(random), v4_endpoint(i)});
+        directory.add_colluder({random_node_id(random), v4_endpoint(1000 + i)});
     }
     directory.finish();
     std::vector<std::string> queries;
     for (int i = 0; i < 50; ++i) {
         queries.push_back(query_bytes(i % 3 == 0 ? krpc_method::get_peers : krpc_method::find_node,
-                                      random_id(random), random_id(random)));
+                                      random_node_id(random), random_node_id(random)));
     }
     const auto run = [&](adversary_kind kind, std::uint64_t seed) {
-        adversary_node node(kind, {random_id(random), v4_endpoint(5000)}, seed);
+        adversary_node node(kind, {random_node_id(random), v4_endpoint(5000)}, seed);
         std::vector<dht_transmit> out;
         time_point now{std::chrono::hours(1)};
         for (const auto& q : queries) {
@@ -697,9 +695,9 @@ TEST(AdversaryAttack, BadBootstrapLeadsANewcomerIntoAPartitionOfColluders) {
     const auto honest = add_honest_network(net, 16);
     std::vector<std::size_t> colluders;
     for (int i = 0; i < 24; ++i) {
-        colluders.push_back(net.add_adversary(adversary_kind::collude, random_id(random)));
+        colluders.push_back(net.add_adversary(adversary_kind::collude, random_node_id(random)));
     }
-    const auto bootstrap = net.add_adversary(adversary_kind::bad_bootstrap, random_id(random));
+    const auto bootstrap = net.add_adversary(adversary_kind::bad_bootstrap, random_node_id(random));
     colluders.push_back(bootstrap);  // the bootstrap node is part of the partition
     for (auto c : colluders) {
         net.directory.add_colluder(net.contact(c));
@@ -745,7 +743,7 @@ std::pair<std::size_t, std::size_t> run_fake_updates(std::uint64_t seed) {
     config.push_interval = seconds(1);
     std::vector<std::size_t> colluders;
     for (int i = 0; i < 12; ++i) {
-        colluders.push_back(net.add_adversary(adversary_kind::fake_updates, random_id(random), config));
+        colluders.push_back(net.add_adversary(adversary_kind::fake_updates, random_node_id(random), config));
     }
     for (auto c : colluders) {
         net.directory.add_colluder(net.contact(c));

@@ -8,14 +8,6 @@ namespace hyphae::dht {
 
 namespace {
 
-node_id random_id(rng& random) {
-    node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
-    return id;
-}
-
 // The config with its umbrella switches applied.
 dht_config resolved(dht_config config) {
     if (config.bep42_checks) {
@@ -56,7 +48,7 @@ std::string_view to_string(lookup_kind kind) {
 dht_node::dht_node(const dht_config& config, std::uint64_t seed, time_point now)
     : config_(resolved(config)),
       rng_(seed),
-      id_(config.id ? *config.id : random_id(rng_)),
+      id_(config.id ? *config.id : random_node_id(rng_)),
       table_(id_, config_.table, now),
       tokens_(rng_),
       peer_store_(config.peers, keyed_hash(rng_)),

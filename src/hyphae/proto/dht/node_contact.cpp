@@ -2,6 +2,14 @@
 
 namespace hyphae::dht {
 
+node_id random_node_id(rng& random) {
+    node_id id;
+    for (auto& b : id.bytes) {
+        b = static_cast<std::uint8_t>(random());
+    }
+    return id;
+}
+
 void append_compact_node(std::string& out, const node_contact& contact) {
     out.append(contact.id.chars());
     append_compact(out, contact.ep);

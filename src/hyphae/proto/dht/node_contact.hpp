@@ -11,6 +11,7 @@
 #include "hyphae/core/bytes.hpp"
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/fixed_id.hpp"
+#include "hyphae/core/rng.hpp"
 
 namespace hyphae::dht {
 
@@ -22,6 +23,9 @@ struct node_contact {
 
     friend bool operator==(const node_contact&, const node_contact&) = default;
 };
+
+// 20 random bytes: ids for tests, simulated nodes, and nodes without a configured one.
+node_id random_node_id(rng& random);
 
 inline constexpr std::size_t compact_node_v4_size = 26;
 inline constexpr std::size_t compact_node_v6_size = 38;

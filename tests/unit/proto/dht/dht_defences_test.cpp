@@ -16,14 +16,6 @@ namespace {
 using std::chrono::seconds;
 using namespace test;
 
-node_id random_id(rng& random) {
-    node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
-    return id;
-}
-
 struct lookup_quality {
     std::size_t exact = 0;  // lookups whose result was exactly the k closest nodes
     std::size_t total = 0;
@@ -41,7 +33,7 @@ lookup_quality measure(std::size_t n, std::size_t lookups, const dht_config& con
     lookup_quality q;
     for (std::size_t i = 0; i < lookups; ++i) {
         const std::size_t from = random.uniform(n);
-        const node_id target = random_id(random);
+        const node_id target = random_node_id(random);
         const auto id =
             net.command(from, [&](dht_node& node, time_point now) { return node.find_node(now, target); });
         EXPECT_TRUE(net.drive_until([&] { return finished(net, from, id); }, seconds(30)));
@@ -142,7 +134,7 @@ TEST(dht_defences, bep42_checks_refuse_ids_that_do_not_fit_in_the_table_and_in_l
     dht_test_network net({});
     net.add_node(config);
     // A node that queries us with an id that does not fit its public address: no slot.
-    net.inject(0, remote, ping_query(random_id(random)));
+    net.inject(0, remote, ping_query(random_node_id(random)));
     EXPECT_EQ(net.node(0).table().size(), 0u);
     EXPECT_EQ(net.node(0).table().counters().refused_unverified, 1u);
     // Its answer to our lookup: only the contacts whose ids fit their addresses are followed.
@@ -155,7 +147,7 @@ TEST(dht_defences, bep42_checks_refuse_ids_that_do_not_fit_in_the_table_and_in_l
     const endpoint fits_ep{*ip_address::parse("9.9.9.9"), 2000};
     const endpoint misfits_ep{*ip_address::parse("9.9.8.8"), 2000};
     const node_contact fits{make_node_id(fits_ep.address, random), fits_ep};
-    const node_contact misfits{random_id(random), misfits_ep};
+    const node_contact misfits{random_node_id(random), misfits_ep};
     net.inject(0, remote,
                find_node_answer(make_node_id(remote.address, random), q->transaction_id, {fits, misfits}));
     EXPECT_EQ(net.node(0).stats().unverified_contacts, 1u);
@@ -177,7 +169,7 @@ TEST(dht_defences, bep42_checks_off_keeps_todays_behaviour) {
     const endpoint remote{*ip_address::parse("5.6.7.8"), 1000};
     dht_test_network net({});
     net.add_node();
-    net.inject(0, remote, ping_query(random_id(random)));
+    net.inject(0, remote, ping_query(random_node_id(random)));
     EXPECT_EQ(net.node(0).table().size(), 1u);
 }
 
@@ -215,7 +207,7 @@ TEST(dht_defences, a_node_whose_first_bootstrap_node_lies_joins_through_the_seco
         id.bytes[19] ^= static_cast<std::uint8_t>(i + 1);
         fakes.push_back({id, endpoint{ip_address::v4(0x0a630100u + (i << 8) + 1), 6881}});  // 10.99.x.1
     }
-    net.inject(joiner, liar, find_node_answer(random_id(random), q->transaction_id, fakes));
+    net.inject(joiner, liar, find_node_answer(random_node_id(random), q->transaction_id, fakes));
     ASSERT_TRUE(net.drive_until([&] { return finished(net, joiner, b); }, seconds(30)));
     const auto done = done_event(net, joiner, b);
     ASSERT_FALSE(done->closest.empty());

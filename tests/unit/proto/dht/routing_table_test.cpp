@@ -13,21 +13,13 @@ namespace {
 const time_point t0{seconds(1'000'000)};
 constexpr duration rtt = milliseconds(80);
 
-node_id random_id(rng& random) {
-    node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
-    return id;
-}
-
 bool bit_of(const node_id& id, std::size_t bit) {
     return ((id.bytes[bit / 8] >> (7 - bit % 8)) & 1) != 0;
 }
 
 // A random id sharing exactly `bits` leading bits with `self`.
 node_id id_sharing(const node_id& self, std::size_t bits, rng& random) {
-    node_id id = random_id(random);
+    node_id id = random_node_id(random);
     for (std::size_t bit = 0; bit <= bits && bit < 160; ++bit) {
         const bool want = bit == bits ? !bit_of(self, bit) : bit_of(self, bit);
         const auto mask = static_cast<std::uint8_t>(0x80u >> (bit % 8));
@@ -48,7 +40,7 @@ endpoint ep_of(const char* text) {
 
 struct routing_table_test : ::testing::Test {
     rng random{42};
-    node_id self = random_id(random);
+    node_id self = random_node_id(random);
     routing_table_config config;
     std::unique_ptr<routing_table> table = std::make_unique<routing_table>(self, config, t0);
     std::uint32_t next_ep = 1;
@@ -138,8 +130,8 @@ TEST_F(routing_table_test, starts_with_one_bucket_and_never_holds_itself) {
     EXPECT_EQ(table->size(), 0u);
     EXPECT_EQ(table->heard_response(t0, {self, public_ep(1)}, rtt), placement::refused);
     EXPECT_EQ(table->heard_of(t0, {self, public_ep(1)}), placement::refused);
-    EXPECT_EQ(table->heard_of(t0, {random_id(random), public_ep(2, 0)}), placement::refused);
-    EXPECT_EQ(table->heard_of(t0, {random_id(random), ep_of("0.0.0.0:6881")}), placement::refused);
+    EXPECT_EQ(table->heard_of(t0, {random_node_id(random), public_ep(2, 0)}), placement::refused);
+    EXPECT_EQ(table->heard_of(t0, {random_node_id(random), ep_of("0.0.0.0:6881")}), placement::refused);
     EXPECT_EQ(table->size(), 0u);
     const node_contact c = contact_at(3);
     EXPECT_EQ(table->heard_response(t0, c, rtt), placement::live);
@@ -580,7 +572,7 @@ TEST_F(routing_table_test, refresh_targets_fall_in_the_range_of_an_idle_bucket) 
 
 TEST_F(routing_table_test, closest_matches_a_brute_force_sort) {
     for (int round = 0; round < 40; ++round) {
-        self = random_id(random);
+        self = random_node_id(random);
         config.bucket_size = 1 + random.uniform(10);
         remake();
         const time_point now = t0 + minutes(1);
@@ -613,7 +605,7 @@ TEST_F(routing_table_test, closest_matches_a_brute_force_sort) {
                 }
             });
             for (int q = 0; q < 50; ++q) {
-                node_id target = random_id(random);
+                node_id target = random_node_id(random);
                 if (q % 3 == 0) {
                     target = id_sharing(self, random.uniform(30), random);
                 } else if (q % 3 == 1 && !eligible.empty()) {
@@ -662,7 +654,7 @@ TEST_F(routing_table_test, random_inputs_keep_the_invariants) {
                 if (random.uniform(8) == 0) {
                     c.ep = public_ep(static_cast<std::uint32_t>(random.uniform(3000)));
                 } else if (random.uniform(8) == 0) {
-                    c.id = random_id(random);
+                    c.id = random_node_id(random);
                 }
             } else {
                 c = {id_sharing(self, std::min(random.uniform(20), random.uniform(20)), random),

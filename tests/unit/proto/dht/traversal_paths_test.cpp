@@ -12,19 +12,11 @@
 namespace hyphae::dht {
 namespace {
 
-node_id random_id(rng& random) {
-    node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
-    return id;
-}
-
 std::vector<node_contact> make_nodes(std::size_t n, rng& random) {
     std::vector<node_contact> nodes;
     for (std::size_t i = 0; i < n; ++i) {
-        nodes.push_back(
-            {random_id(random), endpoint{ip_address::v4(0x7f000001), static_cast<std::uint16_t>(1000 + i)}});
+        nodes.push_back({random_node_id(random),
+                         endpoint{ip_address::v4(0x7f000001), static_cast<std::uint16_t>(1000 + i)}});
     }
     return nodes;
 }
@@ -54,7 +46,7 @@ TEST(traversal_paths, four_paths_query_disjoint_node_sets_and_merge_the_true_clo
     rng random(11);
     const auto nodes = make_nodes(500, random);
     for (int round = 0; round < 10; ++round) {
-        const node_id target = random_id(random);
+        const node_id target = random_node_id(random);
         traversal_config config;
         config.disjoint_paths = 4;
         traversal t(target, config);
@@ -101,7 +93,7 @@ TEST(traversal_paths, each_path_has_its_own_parallelism) {
     traversal_config config;
     config.disjoint_paths = 4;
     config.parallelism = 2;
-    traversal t(random_id(random), config);
+    traversal t(random_node_id(random), config);
     for (const auto& n : nodes) {
         t.add(n, nullptr);
     }
@@ -120,7 +112,7 @@ TEST(traversal_paths, done_only_when_every_path_is_done) {
     const auto nodes = make_nodes(4, random);
     traversal_config config;
     config.disjoint_paths = 2;
-    traversal t(random_id(random), config);
+    traversal t(random_node_id(random), config);
     for (const auto& n : nodes) {
         t.add(n, nullptr);  // dealt 0, 1, 0, 1
     }
@@ -153,7 +145,7 @@ TEST(traversal_paths, queries_max_scales_with_the_paths) {
     config.parallelism = 100;
     config.result_size = 100;
     config.candidates_max = 100;
-    traversal t(random_id(random), config);
+    traversal t(random_node_id(random), config);
     for (const auto& n : nodes) {
         t.add(n, nullptr);
     }
@@ -169,7 +161,7 @@ TEST(traversal_paths, a_bootstrap_answer_is_dealt_among_the_paths) {
     const auto nodes = make_nodes(9, random);
     traversal_config config;
     config.disjoint_paths = 4;
-    traversal t(random_id(random), config);
+    traversal t(random_node_id(random), config);
     t.seed_responded(nodes[0], std::vector<node_contact>(nodes.begin() + 1, nodes.end()));
     std::map<std::size_t, std::size_t> per_path;
     for (std::size_t i = 1; i < nodes.size(); ++i) {

@@ -11,14 +11,6 @@
 namespace hyphae::dht {
 namespace {
 
-node_id random_id(rng& random) {
-    node_id id;
-    for (auto& b : id.bytes) {
-        b = static_cast<std::uint8_t>(random());
-    }
-    return id;
-}
-
 node_contact contact(const node_id& id, std::uint16_t port) {
     return {id, endpoint{ip_address::v4(0x7f000001), port}};
 }
@@ -30,7 +22,7 @@ struct full_network {
 
     explicit full_network(std::size_t n, rng& random) {
         for (std::size_t i = 0; i < n; ++i) {
-            nodes.push_back(contact(random_id(random), static_cast<std::uint16_t>(1000 + i)));
+            nodes.push_back(contact(random_node_id(random), static_cast<std::uint16_t>(1000 + i)));
         }
     }
 
@@ -48,7 +40,7 @@ TEST(traversal, converges_on_the_true_closest_nodes) {
     rng random(7);
     full_network net(500, random);
     for (int round = 0; round < 20; ++round) {
-        const node_id target = random_id(random);
+        const node_id target = random_node_id(random);
         traversal t(target, traversal_config{});
         for (std::size_t i = 0; i < 8; ++i) {
             t.add(net.nodes[random.uniform(net.nodes.size())], nullptr);
@@ -74,7 +66,7 @@ TEST(traversal, keeps_at_most_parallelism_queries_running) {
     full_network net(100, random);
     traversal_config config;
     config.parallelism = 3;
-    traversal t(random_id(random), config);
+    traversal t(random_node_id(random), config);
     for (const auto& n : net.nodes) {
         t.add(n, nullptr);
     }
@@ -88,7 +80,7 @@ TEST(traversal, keeps_at_most_parallelism_queries_running) {
 TEST(traversal, moves_past_slow_nodes_and_takes_them_back) {
     rng random(2);
     full_network net(20, random);
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     traversal_config config;
     config.parallelism = 1;
     traversal t(target, config);
@@ -111,7 +103,7 @@ TEST(traversal, moves_past_slow_nodes_and_takes_them_back) {
 TEST(traversal, done_without_waiting_for_slow_nodes) {
     rng random(3);
     full_network net(12, random);
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     traversal t(target, traversal_config{});
     for (const auto& n : net.nodes) {
         t.add(n, nullptr);
@@ -136,7 +128,7 @@ TEST(traversal, done_without_waiting_for_slow_nodes) {
 TEST(traversal, failed_nodes_leave_the_result) {
     rng random(4);
     full_network net(30, random);
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     traversal t(target, traversal_config{});
     for (const auto& n : net.nodes) {
         t.add(n, nullptr);
@@ -162,7 +154,7 @@ TEST(traversal, ends_when_nobody_is_left_to_ask) {
     traversal t(node_id{}, traversal_config{});
     EXPECT_TRUE(t.done());
     rng random(5);
-    t.add(contact(random_id(random), 1), nullptr);
+    t.add(contact(random_node_id(random), 1), nullptr);
     auto only = t.next_query();
     ASSERT_TRUE(only);
     EXPECT_FALSE(t.done());
@@ -174,11 +166,11 @@ TEST(traversal, ends_when_nobody_is_left_to_ask) {
 
 TEST(traversal, deduplicates_by_id_and_by_endpoint) {
     rng random(6);
-    traversal t(random_id(random), traversal_config{});
-    const node_id a = random_id(random);
+    traversal t(random_node_id(random), traversal_config{});
+    const node_id a = random_node_id(random);
     t.add(contact(a, 1), nullptr);
-    t.add(contact(a, 2), nullptr);                  // same id elsewhere
-    t.add(contact(random_id(random), 1), nullptr);  // another id at the same endpoint
+    t.add(contact(a, 2), nullptr);                       // same id elsewhere
+    t.add(contact(random_node_id(random), 1), nullptr);  // another id at the same endpoint
     ASSERT_TRUE(t.next_query());
     EXPECT_FALSE(t.next_query());
 }
@@ -189,7 +181,7 @@ TEST(traversal, holds_its_bounds) {
     traversal_config config;
     config.candidates_max = 16;
     config.queries_max = 10;
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     traversal t(target, config);
     for (const auto& n : net.nodes) {
         t.add(n, nullptr);
@@ -211,9 +203,9 @@ TEST(traversal, holds_its_bounds) {
 
 TEST(traversal, counts_hops_from_the_seeds) {
     rng random(9);
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     traversal t(target, traversal_config{});
-    const auto far = contact(random_id(random), 1);
+    const auto far = contact(random_node_id(random), 1);
     t.add(far, nullptr);
     auto q = t.next_query();
     ASSERT_TRUE(q);
@@ -229,17 +221,17 @@ TEST(traversal, counts_hops_from_the_seeds) {
 
 TEST(traversal, ranks_down_nodes_that_point_at_the_unreachable) {
     rng random(10);
-    const node_id target = random_id(random);
+    const node_id target = random_node_id(random);
     traversal_config config;
     config.parallelism = 8;
     traversal t(target, config);
-    const auto liar = contact(random_id(random), 1);
+    const auto liar = contact(random_node_id(random), 1);
     t.add(liar, nullptr);
     auto q = t.next_query();
     ASSERT_TRUE(q);
     std::vector<node_contact> fakes;
     for (std::uint16_t i = 0; i < 4; ++i) {
-        fakes.push_back(contact(random_id(random), static_cast<std::uint16_t>(100 + i)));
+        fakes.push_back(contact(random_node_id(random), static_cast<std::uint16_t>(100 + i)));
     }
     t.on_response(q->id, fakes);
     while (auto next = t.next_query()) {
