@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 
+RTT_MEDIAN_MS = 100  # the scenarios' network.rtt_median_ms: latency in round trips
 root = sys.argv[1] if len(sys.argv) > 1 else "build/sim-results"
 
 
@@ -32,9 +33,9 @@ def pct(x):
 
 
 def scale():
-    print("| N | success | exact k | hops p50 / p99 / mean | log2 N | messages mean / p99 | latency p50 / p90 / p99 (ms) "
+    print("| N | success | exact k | hops p50 / p99 / mean | log2 N | messages mean / p99 | latency p50 / p90 / p99 (ms) | p50 in RTTs "
           "| table entries | table bytes/node | RSS bytes/node | events | events/s | wall (build + run) | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for n in ("1e3", "1e4", "1e5", "1e6"):
         s, r = load(os.path.join(root, "scale", n))
         if not s:
@@ -43,6 +44,7 @@ def scale():
               f"| {s['hops_p50']:.0f} / {s['hops_p99']:.0f} / {s['hops_mean']:.2f} | {s['log2_n']:.1f} "
               f"| {s['messages_per_lookup']:.1f} / {s['messages_p99']:.0f} "
               f"| {s['latency_ms_p50']:.0f} / {s['latency_ms_p90']:.0f} / {s['latency_ms_p99']:.0f} "
+              f"| {s['latency_ms_p50'] / RTT_MEDIAN_MS:.1f} "
               f"| {s['table_entries_mean']:.0f} | {s['table_bytes_per_node']:,.0f} | {r['peak_rss_bytes_per_node']:,.0f} "
               f"| {s['events']:,} | {r['events_per_second'] / 1e6:.2f} M "
               f"| {r['wall_seconds']:.0f} s ({r['build_seconds']:.0f} + {r['run_seconds']:.0f}) "
