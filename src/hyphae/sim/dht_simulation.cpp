@@ -350,16 +350,9 @@ void dht_simulation::warm_fill(std::uint32_t i) {
                (!scenario_.defences.bep42_checks ||
                 dht::verify_node_id(nodes_[j].id, ip_address::v4(nodes_[j].ip)));
     };
-    const auto range_of = [&](const dht::node_id& id, std::size_t bits) {
-        auto [lo, hi] = prefix_range(id, bits);
-        auto first = std::lower_bound(by_id_.begin(), by_id_.end(), std::make_pair(lo, std::uint32_t{0}));
-        auto last = std::upper_bound(by_id_.begin(), by_id_.end(), std::make_pair(hi, UINT32_MAX));
-        return std::make_pair(static_cast<std::size_t>(first - by_id_.begin()),
-                              static_cast<std::size_t>(last - by_id_.begin()));
-    };
     for (std::size_t b = 0; b < 160; ++b) {
         // The ids that share exactly b bits with ours: bucket b of a fully split table.
-        const auto [first, last] = range_of(flip_bit(self.id, b), b + 1);
+        const auto [first, last] = id_range(flip_bit(self.id, b), b + 1);
         picked.clear();
         const std::size_t count = last - first;
         // Sample a big range; scan a small one, or one where sampling found too few (a range
@@ -391,7 +384,7 @@ void dht_simulation::warm_fill(std::uint32_t i) {
                                            2 * latency_.one_way(self.place, nodes_[j].place));
         }
         // Stop once nobody else shares b + 1 bits with us.
-        const auto [own_first, own_last] = range_of(self.id, b + 1);
+        const auto [own_first, own_last] = id_range(self.id, b + 1);
         if (own_last - own_first <= 1) {
             break;
         }
@@ -429,7 +422,6 @@ void dht_simulation::stop_node(std::uint32_t i, time_point now) {
 }
 
 void dht_simulation::run() {
-    const time_point t0{};
     std::uint64_t since_report = 0;
     while (auto e = queue_.pop()) {
         if (e->at > end_) {
@@ -452,7 +444,6 @@ void dht_simulation::run() {
         progress_({"running", counters_.events, counters_.events, end_, end_, lookups_done_,
                    static_cast<std::uint32_t>(records_.size())});
     }
-    (void)t0;
 }
 
 void dht_simulation::on_event(const event& e) {
@@ -468,8 +459,6 @@ void dht_simulation::on_event(const event& e) {
             break;
         case event_kind::lookup:
             start_lookup(e);
-            break;
-        case event_kind::tick:
             break;
     }
 }
@@ -581,7 +570,7 @@ void dht_simulation::flush(std::uint32_t i, time_point now) {
     }
     while (auto ev = node.dht->poll_event()) {
         if (const auto* done = std::get_if<dht::lookup_done>(&*ev)) {
-            note_done(i, now, *done);
+            note_done(i, *done);
         }
     }
     reschedule(i, now, node.dht->next_timer());
@@ -652,7 +641,7 @@ void dht_simulation::reschedule(std::uint32_t i, time_point now, std::optional<t
     queue_.push(at, event_kind::timer, i, node.incarnation);
 }
 
-void dht_simulation::note_done(std::uint32_t i, time_point now, const dht::lookup_done& done) {
+void dht_simulation::note_done(std::uint32_t i, const dht::lookup_done& done) {
     const auto it = record_of_.find((static_cast<std::uint64_t>(i) << 32) | done.id);
     if (it == record_of_.end()) {
         if (done.kind == dht::lookup_kind::bootstrap || done.kind == dht::lookup_kind::refresh) {
@@ -684,16 +673,17 @@ void dht_simulation::note_done(std::uint32_t i, time_point now, const dht::looku
         }
     }
     rec.k_found = static_cast<std::uint8_t>(found);
-    (void)now;
+}
+
+std::pair<std::size_t, std::size_t> dht_simulation::id_range(const dht::node_id& id, std::size_t bits) const {
+    const auto [lo, hi] = prefix_range(id, bits);
+    const auto first = std::lower_bound(by_id_.begin(), by_id_.end(), std::make_pair(lo, std::uint32_t{0}));
+    const auto last = std::upper_bound(first, by_id_.end(), std::make_pair(hi, UINT32_MAX));
+    return {static_cast<std::size_t>(first - by_id_.begin()),
+            static_cast<std::size_t>(last - by_id_.begin())};
 }
 
 std::vector<std::uint32_t> dht_simulation::true_closest(const dht::node_id& target, std::size_t k) const {
-    const auto range_of = [&](std::size_t bits) {
-        auto [lo, hi] = prefix_range(target, bits);
-        auto first = std::lower_bound(by_id_.begin(), by_id_.end(), std::make_pair(lo, std::uint32_t{0}));
-        auto last = std::upper_bound(by_id_.begin(), by_id_.end(), std::make_pair(hi, UINT32_MAX));
-        return std::make_pair(first, last);
-    };
     // Nodes outside the ids sharing `bits` bits with the target are farther than all inside: find
     // a prefix whose range holds k eligible nodes, then sort just that range.
     std::size_t bits = static_cast<std::size_t>(
@@ -701,11 +691,11 @@ std::vector<std::uint32_t> dht_simulation::true_closest(const dht::node_id& targ
     bits = std::min<std::size_t>(bits + 2, 160);
     std::vector<std::uint32_t> found;
     for (;;) {
-        auto [first, last] = range_of(bits);
+        const auto [first, last] = id_range(target, bits);
         found.clear();
-        for (auto it = first; it != last; ++it) {
-            if (reachable_honest(it->second)) {
-                found.push_back(it->second);
+        for (std::size_t x = first; x < last; ++x) {
+            if (reachable_honest(by_id_[x].second)) {
+                found.push_back(by_id_[x].second);
             }
         }
         if (found.size() >= k || bits == 0) {

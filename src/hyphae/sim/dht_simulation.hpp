@@ -124,7 +124,9 @@ private:
     void flush(std::uint32_t i, time_point now);
     void send(std::uint32_t from, time_point now, const endpoint& to, std::string bytes);
     void reschedule(std::uint32_t i, time_point now, std::optional<time_point> next);
-    void note_done(std::uint32_t i, time_point now, const dht::lookup_done& done);
+    void note_done(std::uint32_t i, const dht::lookup_done& done);
+    // Indexes into by_id_ of the ids sharing the first `bits` bits with `id`: [first, last).
+    std::pair<std::size_t, std::size_t> id_range(const dht::node_id& id, std::size_t bits) const;
     // The k live honest reachable nodes closest to target, nearest first.
     std::vector<std::uint32_t> true_closest(const dht::node_id& target, std::size_t k) const;
     bool reachable_honest(std::uint32_t i) const;

@@ -16,13 +16,12 @@ enum class event_kind : std::uint8_t {
     timer,    // `node`'s next_timer() has come (stale ones are skipped by the driver)
     churn,    // `node` goes down or comes back
     lookup,   // the workload starts lookup number `payload` at `node`
-    tick,     // the driver's own periodic work (progress, samples)
 };
 
 struct event {
     time_point at;
     std::uint64_t seq = 0;
-    event_kind kind = event_kind::tick;
+    event_kind kind = event_kind::deliver;
     std::uint32_t node = 0;
     std::uint32_t payload = 0;
 };
