@@ -1,7 +1,9 @@
 # The architecture rule as a test (run with cmake -DROOT=<src/hyphae> -P check_layering.cmake):
 # - core/, proto/ and node/ are sans-I/O: no Asio, threads, files, sockets, std::random_device,
 #   and no clock reads; time and randomness are handed in by the driver;
-# - layers include only layers below them: core <- proto <- node <- runtime, sim.
+# - layers include only layers below them: core <- proto <- node <- runtime, sim;
+# - a protocol folder (proto/<name>/) includes no other protocol folder: what two protocols share
+#   goes down to core/.
 if(NOT ROOT)
   message(FATAL_ERROR "usage: cmake -DROOT=<src/hyphae> -P check_layering.cmake")
 endif()
@@ -48,6 +50,16 @@ foreach(layer core proto node runtime sim)
             math(EXPR violations "${violations} + 1")
           endif()
         endforeach()
+      endif()
+      if(layer STREQUAL "proto")
+        string(REGEX MATCH "^proto/([a-z0-9_]+)/" own "${shown}")
+        set(own "${CMAKE_MATCH_1}")
+        if(line MATCHES "#[ \t]*include[ \t]*[<\"]hyphae/proto/([a-z0-9_]+)/" AND NOT own STREQUAL "")
+          if(NOT CMAKE_MATCH_1 STREQUAL own)
+            message("${shown}:${number}: proto/${own}/ includes proto/${CMAKE_MATCH_1}/ (shared code goes down to core/)")
+            math(EXPR violations "${violations} + 1")
+          endif()
+        endif()
       endif()
       foreach(upper IN LISTS forbidden_${layer})
         if(line MATCHES "#[ \t]*include[ \t]*[<\"]hyphae/${upper}/")

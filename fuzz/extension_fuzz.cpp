@@ -6,9 +6,11 @@
 
 #include "fuzz_target.hpp"
 
-#include "hyphae/proto/wire/extension_handshake.hpp"
-#include "hyphae/proto/wire/ut_metadata.hpp"
-#include "hyphae/proto/wire/ut_pex.hpp"
+#include "hyphae/proto/bittorrent/extension_handshake.hpp"
+#include "hyphae/proto/bittorrent/ut_metadata.hpp"
+#include "hyphae/proto/bittorrent/ut_pex.hpp"
+
+using namespace hyphae::bittorrent;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace hyphae;

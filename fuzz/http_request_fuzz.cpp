@@ -11,8 +11,10 @@
 
 #include "fuzz_target.hpp"
 
-#include "hyphae/proto/http/http_format.hpp"
-#include "hyphae/proto/http/http_request_parser.hpp"
+#include "hyphae/core/http/http_format.hpp"
+#include "hyphae/core/http/http_request_parser.hpp"
+
+using namespace hyphae::http;
 
 namespace {
 

@@ -6,7 +6,9 @@
 
 #include "fuzz_target.hpp"
 
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
+
+using namespace hyphae::bittorrent;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace hyphae;

@@ -7,8 +7,10 @@
 
 #include "fuzz_target.hpp"
 
-#include "hyphae/proto/wire/handshake.hpp"
-#include "hyphae/proto/wire/message.hpp"
+#include "hyphae/proto/bittorrent/handshake.hpp"
+#include "hyphae/proto/bittorrent/message.hpp"
+
+using namespace hyphae::bittorrent;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace hyphae;

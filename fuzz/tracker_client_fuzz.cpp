@@ -15,6 +15,8 @@
 
 #include "hyphae/proto/tracker/tracker_client.hpp"
 
+using namespace hyphae::tracker;
+
 namespace {
 
 using namespace hyphae;

@@ -11,6 +11,8 @@
 
 #include "hyphae/proto/tracker/announce_query.hpp"
 
+using namespace hyphae::tracker;
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace hyphae;
     const std::string_view input(reinterpret_cast<const char*>(data), size);

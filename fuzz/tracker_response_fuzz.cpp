@@ -12,6 +12,8 @@
 #include "hyphae/proto/tracker/announce.hpp"
 #include "hyphae/proto/tracker/scrape.hpp"
 
+using namespace hyphae::tracker;
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace hyphae;
     const byte_view input(data, size);

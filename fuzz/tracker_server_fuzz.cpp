@@ -20,6 +20,8 @@
 #include "hyphae/proto/tracker/tracker_server.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
+using namespace hyphae::tracker;
+
 namespace {
 
 using namespace hyphae;

@@ -10,6 +10,8 @@
 #include "hyphae/core/sha.hpp"
 #include "hyphae/proto/tracker/tracker_state.hpp"
 
+using namespace hyphae::tracker;
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace hyphae;
     byte_buffer file(data, data + size);

@@ -9,6 +9,8 @@
 
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
+using namespace hyphae::tracker;
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace hyphae;
     const byte_view input(data, size);

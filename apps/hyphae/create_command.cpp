@@ -15,6 +15,7 @@
 #include "hyphae/runtime/content_scan.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
 
 int report(const error& e) {
     fmt::print(stderr, "hyphae: {}\n", e.message());

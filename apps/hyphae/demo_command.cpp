@@ -16,11 +16,13 @@
 #include <unistd.h>
 
 #include "hyphae/core/rng.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
+using namespace hyphae::tracker;
 namespace {
 
 struct sample_file {

@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include "hyphae/node/node.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/node_runtime.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
+using namespace hyphae::tracker;
 namespace {
 
 // One node of the demo: only its runtime thread touches the node; the display reads atomics.

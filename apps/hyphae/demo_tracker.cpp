@@ -3,6 +3,7 @@
 #include <random>
 
 namespace hyphae::cli {
+using namespace hyphae::tracker;
 
 demo_tracker::demo_tracker() {
     tracker_config config;

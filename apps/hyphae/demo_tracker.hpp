@@ -21,10 +21,10 @@ public:
     // Binds a free UDP port and starts serving; the announce URL.
     result<std::string> start();
     // Stops serving; the tracker's figures at that moment.
-    tracker_figures stop();
+    tracker::tracker_figures stop();
 
 private:
-    std::unique_ptr<tracker_server> core_;
+    std::unique_ptr<tracker::tracker_server> core_;
     std::unique_ptr<tracker_runtime> runtime_;
     std::thread thread_;
 };

@@ -4,12 +4,13 @@
 #include "torrent_report.hpp"
 #include <fmt/format.h>
 
-#include "hyphae/proto/torrent/magnet.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/magnet.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
 namespace {
 
 constexpr std::size_t files_shown_default = 20;

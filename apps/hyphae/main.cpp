@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "hyphae " HYPHAE_VERSION);
     app.require_subcommand(1);
     const std::vector<command> commands = {
-        add_create_command(app), add_info_command(app), add_get_command(app),     add_seed_command(app),
-        add_verify_command(app), add_demo_command(app), add_tracker_command(app), add_dht_command(app), add_sim_command(app)};
+        add_create_command(app),  add_info_command(app),   add_get_command(app),
+        add_seed_command(app),    add_verify_command(app), add_demo_command(app),
+        add_tracker_command(app), add_dht_command(app),    add_sim_command(app)};
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
 namespace {
 
 std::string utc_date(std::int64_t seconds) {

@@ -5,14 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hyphae/proto/torrent/magnet.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/magnet.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 
 namespace hyphae::cli {
 
-void print_report(std::FILE* out, const metainfo& m, std::size_t files_shown_max);
-void print_report(std::FILE* out, const magnet_link& link);
-nlohmann::json to_json(const metainfo& m);
-nlohmann::json to_json(const magnet_link& link);
+void print_report(std::FILE* out, const bittorrent::metainfo& m, std::size_t files_shown_max);
+void print_report(std::FILE* out, const bittorrent::magnet_link& link);
+nlohmann::json to_json(const bittorrent::metainfo& m);
+nlohmann::json to_json(const bittorrent::magnet_link& link);
 
 }  // namespace hyphae::cli

@@ -23,6 +23,7 @@
 #include "hyphae/runtime/tracker_runtime.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::tracker;
 namespace {
 
 constexpr std::uint16_t default_port = 6969;  // the customary tracker port (opentracker's too)

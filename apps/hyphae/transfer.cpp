@@ -14,15 +14,17 @@
 #include <unistd.h>
 
 #include "hyphae/node/node.hpp"
-#include "hyphae/proto/torrent/magnet.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
-#include "hyphae/proto/torrent/resume_data.hpp"
+#include "hyphae/proto/bittorrent/magnet.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/resume_data.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/node_runtime.hpp"
 #include "hyphae/runtime/socket_address.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
+using namespace hyphae::tracker;
 namespace {
 
 constexpr std::uint16_t default_port = 6881;

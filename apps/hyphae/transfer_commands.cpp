@@ -4,6 +4,7 @@
 #include "transfer.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
 namespace {
 
 // What get and seed share: how to reach peers, and how much to give them.

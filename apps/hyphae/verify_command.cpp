@@ -8,14 +8,15 @@
 #include "progress_display.hpp"
 #include <fmt/format.h>
 
-#include "hyphae/proto/torrent/metainfo.hpp"
-#include "hyphae/proto/torrent/resume_data.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/resume_data.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
 #include "hyphae/runtime/disk_pool.hpp"
 #include "hyphae/runtime/file_storage.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
 
 namespace hyphae::cli {
+using namespace hyphae::bittorrent;
 
 command add_verify_command(CLI::App& parent) {
     struct args_t {

@@ -6,9 +6,10 @@
 #include "hyphae/core/bencode.hpp"
 #include "hyphae/core/bencode_writer.hpp"
 #include "hyphae/core/sha.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 namespace {
 
 std::string many_file_torrent(int files) {

@@ -12,6 +12,7 @@
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
 namespace hyphae {
+using namespace hyphae::tracker;
 namespace {
 
 constexpr std::uint32_t swarms = 100'000;

@@ -168,8 +168,8 @@ TEST(cli, demo_runs_a_seeder_and_leechers_that_end_with_identical_copies) {
         {"demo", "--dir", dir.path().string(), "--size", "6M", "--leechers", "3", "--seed-rate", "2M"});
     ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
     for (const char* part : {"[1/4]", "[2/4]", "with the demo's Hyphae tracker, udp://127.0.0.1:",
-                             "[3/4] 1 seeder", "3 leechers find each other through the tracker", "[4/4] summary",
-                             "from 4 peers of 1 swarm; no peer was given an address",
+                             "[3/4] 1 seeder", "3 leechers find each other through the tracker",
+                             "[4/4] summary", "from 4 peers of 1 swarm; no peer was given an address",
                              "copies identical to the original: yes", "kept"}) {
         EXPECT_NE(r.out.find(part), std::string::npos) << part << "\n" << r.out;
     }

@@ -14,6 +14,7 @@
 #include "hyphae/core/sha.hpp"
 
 namespace hyphae {
+using namespace hyphae::http;
 namespace {
 
 using namespace std::chrono_literals;

@@ -19,6 +19,8 @@
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
 namespace hyphae {
+using namespace hyphae::tracker;
+using namespace hyphae::http;
 namespace {
 
 using namespace std::chrono_literals;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 namespace hyphae::test {
+using namespace hyphae::http;
 namespace {
 
 sockaddr_in loopback(std::uint16_t port, const char* address = "127.0.0.1") {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "hyphae/core/bytes.hpp"
-#include "hyphae/proto/http/http_message.hpp"
-#include "hyphae/proto/http/http_response_parser.hpp"
+#include "hyphae/core/http/http_message.hpp"
+#include "hyphae/core/http/http_response_parser.hpp"
 
 namespace hyphae::test {
 
@@ -25,17 +25,18 @@ public:
 
     void send(std::string_view bytes);
     // The next response; empty on a deadline or when the server closed first.
-    std::optional<http_response> read_response(std::chrono::milliseconds deadline = std::chrono::seconds(10));
+    std::optional<http::http_response> read_response(
+        std::chrono::milliseconds deadline = std::chrono::seconds(10));
     // True once the server has closed the connection (waits up to the deadline).
     bool closed_by_server(std::chrono::milliseconds deadline = std::chrono::seconds(10));
 
 private:
     int fd_ = -1;
-    http_response_parser parser_;
+    http::http_response_parser parser_;
 };
 
 // GET `target` on a fresh connection ("Connection: close").
-std::optional<http_response> http_get(std::uint16_t port, const std::string& target);
+std::optional<http::http_response> http_get(std::uint16_t port, const std::string& target);
 
 class udp_client {
 public:

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 namespace hyphae::test {
+using namespace hyphae::bittorrent;
 
 disk_result memory_storage::run(const disk_job& job) {
     disk_result r;

@@ -5,6 +5,8 @@
 #include "hyphae/core/take_front.hpp"
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
+using namespace hyphae::tracker;
 namespace {
 // <19>"BitTorrent protocol"<8 reserved><20 info-hash>: enough to route a connection.
 constexpr std::size_t routing_prefix = 48;

@@ -32,10 +32,10 @@
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/rng.hpp"
 #include "hyphae/core/time.hpp"
+#include "hyphae/proto/bittorrent/magnet.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/torrent.hpp"
 #include "hyphae/proto/dht/dht_node.hpp"
-#include "hyphae/proto/torrent/magnet.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
-#include "hyphae/proto/torrent/torrent.hpp"
 #include "hyphae/proto/tracker/tracker_client.hpp"
 
 namespace hyphae {
@@ -46,8 +46,8 @@ using socket_id = std::uint64_t;
 struct node_config {
     id160 peer_id;
     std::uint16_t listen_port = 0;
-    torrent_config torrent{};
-    tracker_client_config tracker{};
+    bittorrent::torrent_config torrent{};
+    tracker::tracker_client_config tracker{};
     std::size_t pending_incoming_max = 64;  // accepted sockets whose handshake has not come yet
     std::size_t connections_max = 500;      // peer sockets in all, across torrents
     duration pending_incoming_timeout = std::chrono::seconds(10);
@@ -57,11 +57,11 @@ struct node_config {
 };
 
 struct add_torrent_params {
-    std::optional<metainfo> meta;       // a .torrent, or
-    std::optional<magnet_link> magnet;  // a magnet link
-    std::optional<bitfield> have;       // trusted pieces from resume data
-    bool check = false;                 // hash what is on disk first
-    std::vector<endpoint> peers;        // dial these too
+    std::optional<bittorrent::metainfo> meta;       // a .torrent, or
+    std::optional<bittorrent::magnet_link> magnet;  // a magnet link
+    std::optional<bitfield> have;                   // trusted pieces from resume data
+    bool check = false;                             // hash what is on disk first
+    std::vector<endpoint> peers;                    // dial these too
     bool use_trackers = true;
     bool use_dht = true;  // ignored for private torrents and nodes without a DHT
 };
@@ -75,25 +75,25 @@ struct dht_announce_done {
 
 struct node_transmit {
     socket_id socket = 0;
-    transmit::kind what = transmit::kind::send;
+    bittorrent::transmit::kind what = bittorrent::transmit::kind::send;
     endpoint remote;
-    std::vector<out_buffer> data;
+    std::vector<bittorrent::out_buffer> data;
     std::string reason;
 };
 
 struct node_disk_job {
     torrent_handle torrent = 0;
-    disk_job job;
+    bittorrent::disk_job job;
 };
 
 struct node_tracker_request {
     std::uint64_t id = 0;  // node-wide
-    std::variant<http_get, udp_datagram, request_release> action;
+    std::variant<tracker::http_get, tracker::udp_datagram, tracker::request_release> action;
 };
 
 struct node_event {
     torrent_handle torrent = 0;
-    std::variant<torrent_event, tracker_event, dht_announce_done> what;
+    std::variant<bittorrent::torrent_event, tracker::tracker_event, dht_announce_done> what;
 };
 
 // A peer id in Azureus style, "-HY0010-" and 12 random bytes, so other clients can name us.
@@ -104,9 +104,10 @@ public:
     node(const node_config& config, std::uint64_t seed, time_point now);
 
     torrent_handle add_torrent(time_point now, add_torrent_params params);
-    void add_peers(time_point now, torrent_handle t, const std::vector<endpoint>& peers, peer_source source);
-    torrent& get(torrent_handle t) { return *torrents_.at(t).core; }
-    const torrent& get(torrent_handle t) const { return *torrents_.at(t).core; }
+    void add_peers(time_point now, torrent_handle t, const std::vector<endpoint>& peers,
+                   bittorrent::peer_source source);
+    bittorrent::torrent& get(torrent_handle t) { return *torrents_.at(t).core; }
+    const bittorrent::torrent& get(torrent_handle t) const { return *torrents_.at(t).core; }
     void set_listen_port(std::uint16_t port);
     // Closes a torrent's peers and announces 'stopped' to its trackers.
     void stop_torrent(time_point now, torrent_handle t);
@@ -120,7 +121,8 @@ public:
     void on_send_done(time_point now, socket_id s, std::size_t bytes);
     void on_closed(time_point now, socket_id s, const std::string& reason);
     // Disk and time
-    void on_disk_done(time_point now, torrent_handle t, std::uint64_t job, const disk_result& result);
+    void on_disk_done(time_point now, torrent_handle t, std::uint64_t job,
+                      const bittorrent::disk_result& result);
     // Trackers
     void on_tracker_http_response(time_point now, std::uint64_t id, int status, byte_view body);
     void on_tracker_datagram(time_point now, std::uint64_t id, byte_view datagram);
@@ -142,9 +144,9 @@ public:
 
 private:
     struct torrent_slot {
-        std::unique_ptr<torrent> core;
-        std::unordered_map<connection_id, socket_id> sockets;
-        std::unique_ptr<tracker_client> tracker;
+        std::unique_ptr<bittorrent::torrent> core;
+        std::unordered_map<bittorrent::connection_id, socket_id> sockets;
+        std::unique_ptr<tracker::tracker_client> tracker;
         bool announcing = false;
         bool stopped = false;
         bool use_dht = false;
@@ -163,13 +165,13 @@ private:
     };
     struct route {
         torrent_handle torrent;
-        connection_id conn;
+        bittorrent::connection_id conn;
     };
 
     void drain(time_point now, torrent_handle t);
-    void drain_transmit(time_point now, torrent_handle t, transmit tx);
+    void drain_transmit(time_point now, torrent_handle t, bittorrent::transmit tx);
     void drain_tracker(time_point now, torrent_handle t);
-    tracker_stats stats_for(time_point now, const torrent& core) const;
+    tracker::tracker_stats stats_for(time_point now, const bittorrent::torrent& core) const;
     void close_socket(socket_id s, std::string reason);
     bool dht_due(const torrent_slot& slot) const;
     void announce_to_dht(time_point now, torrent_handle t);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 namespace {
 
 constexpr std::size_t depth_max = 256;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 
 struct file_storage::handle {
     int fd = -1;

@@ -17,8 +17,8 @@
 
 #include "hyphae/core/error.hpp"
 #include "hyphae/core/sha.hpp"
-#include "hyphae/proto/torrent/file_layout.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/file_layout.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 
 namespace hyphae {
 
@@ -29,17 +29,19 @@ struct storage_config {
 class file_storage {
 public:
     // `create`: make missing folders and files (sparse, at their full size; empty files too).
-    static result<std::unique_ptr<file_storage>> open(const metainfo& meta, const std::string& save_folder,
-                                                      bool create, storage_config config = {});
+    static result<std::unique_ptr<file_storage>> open(const bittorrent::metainfo& meta,
+                                                      const std::string& save_folder, bool create,
+                                                      storage_config config = {});
     ~file_storage();
     file_storage(const file_storage&) = delete;
     file_storage& operator=(const file_storage&) = delete;
 
-    result<void> write(piece_index piece, std::uint32_t begin, byte_view data);
-    result<std::vector<std::uint8_t>> read(piece_index piece, std::uint32_t begin, std::uint32_t length);
+    result<void> write(bittorrent::piece_index piece, std::uint32_t begin, byte_view data);
+    result<std::vector<std::uint8_t>> read(bittorrent::piece_index piece, std::uint32_t begin,
+                                           std::uint32_t length);
     // Blocks written in order from a piece's start are hashed as they are written, from memory;
     // hash_piece() then reads back only what came out of order, if anything.
-    result<sha1_hash> hash_piece(piece_index piece);
+    result<sha1_hash> hash_piece(bittorrent::piece_index piece);
     // fsync every file written since the last sync (before resume data claims pieces are on disk).
     result<void> sync();
 
@@ -53,13 +55,13 @@ private:
         sha1_hasher hasher;
         std::uint32_t hashed = 0;  // bytes from the piece's start fed to `hasher`
     };
-    std::shared_ptr<piece_progress> progress_of(piece_index piece, bool create);
-    void hash_in_order(piece_index piece, std::uint32_t begin, byte_view data);
-    file_storage(const metainfo& meta, std::string folder, int folder_fd, storage_config config);
+    std::shared_ptr<piece_progress> progress_of(bittorrent::piece_index piece, bool create);
+    void hash_in_order(bittorrent::piece_index piece, std::uint32_t begin, byte_view data);
+    file_storage(const bittorrent::metainfo& meta, std::string folder, int folder_fd, storage_config config);
     result<std::shared_ptr<handle>> file(std::size_t index, bool for_write);
 
-    metainfo meta_;
-    file_layout layout_;
+    bittorrent::metainfo meta_;
+    bittorrent::file_layout layout_;
     std::string folder_;
     int folder_fd_;
     storage_config config_;
@@ -67,7 +69,8 @@ private:
     std::unordered_map<std::size_t, std::shared_ptr<handle>> open_;
     std::list<std::size_t> recent_;  // least recently used first
     std::vector<bool> dirty_;
-    std::unordered_map<piece_index, std::shared_ptr<piece_progress>> progress_;  // pieces being written
+    std::unordered_map<bittorrent::piece_index, std::shared_ptr<piece_progress>>
+        progress_;  // pieces being written
 };
 
 }  // namespace hyphae

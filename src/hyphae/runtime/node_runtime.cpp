@@ -5,6 +5,7 @@
 #include "hyphae/runtime/socket_address.hpp"
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 
 struct node_runtime::connection {
     explicit connection(asio::io_context& io) : socket(io) {}

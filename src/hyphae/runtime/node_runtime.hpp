@@ -63,9 +63,9 @@ private:
     void run_disk_job(const node_disk_job& job);
     // Trackers (tracker_io.cpp)
     void run_tracker_request(node_tracker_request request);
-    void start_http(std::uint64_t id, const http_get& get);
+    void start_http(std::uint64_t id, const tracker::http_get& get);
     void read_http(std::uint64_t id);
-    void send_udp(std::uint64_t id, const udp_datagram& datagram);
+    void send_udp(std::uint64_t id, const tracker::udp_datagram& datagram);
     void read_udp(std::uint64_t id);
     void tracker_failed(std::uint64_t id, const std::string& reason);
     // DHT

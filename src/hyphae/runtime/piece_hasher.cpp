@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 namespace {
 
 // Pieces are claimed in runs of about this many bytes: large enough that workers rarely meet,

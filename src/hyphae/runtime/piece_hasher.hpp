@@ -9,7 +9,7 @@
 
 #include "hyphae/core/error.hpp"
 #include "hyphae/core/sha.hpp"
-#include "hyphae/proto/torrent/file_layout.hpp"
+#include "hyphae/proto/bittorrent/file_layout.hpp"
 
 namespace hyphae {
 
@@ -24,7 +24,8 @@ struct hash_options {
 };
 
 // `paths[i]` is where the layout's file i is; every file must still have its layout size.
-result<std::vector<sha1_hash>> hash_pieces(const std::vector<std::string>& paths, const file_layout& layout,
-                                           hash_progress& progress, const hash_options& options = {});
+result<std::vector<sha1_hash>> hash_pieces(const std::vector<std::string>& paths,
+                                           const bittorrent::file_layout& layout, hash_progress& progress,
+                                           const hash_options& options = {});
 
 }  // namespace hyphae

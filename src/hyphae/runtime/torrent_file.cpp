@@ -3,6 +3,7 @@
 #include "hyphae/runtime/atomic_file.hpp"
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 
 result<metainfo> load_torrent_file(const std::string& path) {
     auto bytes = read_whole_file(path, torrent_file_size_max);

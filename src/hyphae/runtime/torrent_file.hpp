@@ -4,12 +4,12 @@
 #include <string>
 
 #include "hyphae/core/error.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 
 namespace hyphae {
 
 inline constexpr std::size_t torrent_file_size_max = 64u << 20;
 
-result<metainfo> load_torrent_file(const std::string& path);
+result<bittorrent::metainfo> load_torrent_file(const std::string& path);
 
 }  // namespace hyphae

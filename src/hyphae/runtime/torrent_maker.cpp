@@ -1,6 +1,7 @@
 #include "hyphae/runtime/torrent_maker.hpp"
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 
 result<made_torrent> make_torrent(const content_tree& content, const make_options& options,
                                   hash_progress& progress) {

@@ -29,7 +29,7 @@ struct made_torrent {
     std::string file;  // the bencoded .torrent
     sha1_hash info_hash;
     std::int64_t piece_length = 0;
-    piece_index piece_count = 0;
+    bittorrent::piece_index piece_count = 0;
 };
 
 result<made_torrent> make_torrent(const content_tree& content, const make_options& options,

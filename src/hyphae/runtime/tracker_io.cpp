@@ -1,11 +1,14 @@
 // The runtime's side of tracker exchanges: DNS, HTTP over TCP (our own sans-I/O HTTP codec), and
 // one UDP socket per exchange, as tracker_client's contract asks.
 
-#include "hyphae/proto/http/http_format.hpp"
-#include "hyphae/proto/http/http_response_parser.hpp"
+#include "hyphae/core/http/http_format.hpp"
+#include "hyphae/core/http/http_response_parser.hpp"
 #include "hyphae/runtime/node_runtime.hpp"
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
+using namespace hyphae::http;
+using namespace hyphae::tracker;
 
 struct node_runtime::http_exchange {
     explicit http_exchange(asio::io_context& io) : socket(io), resolver(io) {}
@@ -61,7 +64,8 @@ void node_runtime::tracker_failed(std::uint64_t id, const std::string& reason) {
 void node_runtime::start_http(std::uint64_t id, const http_get& get) {
     auto ex = std::make_shared<http_exchange>(io_);
     auto request = format_request("GET", get.host_header, get.target,
-                                  {{"User-Agent", "Hyphae/" HYPHAE_RUNTIME_VERSION}, {"Connection", "close"},
+                                  {{"User-Agent", "Hyphae/" HYPHAE_RUNTIME_VERSION},
+                                   {"Connection", "close"},
                                    {"Accept-Encoding", "identity"}});
     if (!request) {
         asio::post(io_, [this, id, why = request.error().message()] { tracker_failed(id, why); });
@@ -78,24 +82,25 @@ void node_runtime::start_http(std::uint64_t id, const http_get& get) {
             if (ec) {
                 return tracker_failed(id, "cannot resolve: " + ec.message());
             }
-            asio::async_connect(ex->socket, results, [this, id, ex](const asio::error_code& cec, const auto&) {
-                if (ex->done) {
-                    return;
-                }
-                if (cec) {
-                    return tracker_failed(id, "cannot connect: " + cec.message());
-                }
-                asio::async_write(ex->socket, asio::buffer(ex->request),
-                                  [this, id, ex](const asio::error_code& wec, std::size_t) {
-                                      if (ex->done) {
-                                          return;
-                                      }
-                                      if (wec) {
-                                          return tracker_failed(id, "cannot send: " + wec.message());
-                                      }
-                                      read_http(id);
-                                  });
-            });
+            asio::async_connect(
+                ex->socket, results, [this, id, ex](const asio::error_code& cec, const auto&) {
+                    if (ex->done) {
+                        return;
+                    }
+                    if (cec) {
+                        return tracker_failed(id, "cannot connect: " + cec.message());
+                    }
+                    asio::async_write(ex->socket, asio::buffer(ex->request),
+                                      [this, id, ex](const asio::error_code& wec, std::size_t) {
+                                          if (ex->done) {
+                                              return;
+                                          }
+                                          if (wec) {
+                                              return tracker_failed(id, "cannot send: " + wec.message());
+                                          }
+                                          read_http(id);
+                                      });
+                });
         });
 }
 
@@ -105,29 +110,31 @@ void node_runtime::read_http(std::uint64_t id) {
         return;
     }
     auto ex = it->second;
-    ex->socket.async_read_some(asio::buffer(ex->buffer), [this, id, ex](const asio::error_code& ec, std::size_t n) {
-        if (ex->done) {
-            return;
-        }
-        result<void> fed = ec ? ex->parser.finish() : ex->parser.feed(byte_view(ex->buffer.data(), n));
-        if (!fed) {
-            ex->done = true;
-            return tracker_failed(id, fed.error().message());
-        }
-        if (auto response = ex->parser.poll_response()) {
-            ex->done = true;
-            asio::error_code ignored;
-            ex->socket.close(ignored);
-            node_.on_tracker_http_response(runtime_now(), id, response->status, as_bytes(response->body));
-            pump();
-            return;
-        }
-        if (ec) {
-            ex->done = true;
-            return tracker_failed(id, ec == asio::error::eof ? "connection closed before a response" : ec.message());
-        }
-        read_http(id);
-    });
+    ex->socket.async_read_some(
+        asio::buffer(ex->buffer), [this, id, ex](const asio::error_code& ec, std::size_t n) {
+            if (ex->done) {
+                return;
+            }
+            result<void> fed = ec ? ex->parser.finish() : ex->parser.feed(byte_view(ex->buffer.data(), n));
+            if (!fed) {
+                ex->done = true;
+                return tracker_failed(id, fed.error().message());
+            }
+            if (auto response = ex->parser.poll_response()) {
+                ex->done = true;
+                asio::error_code ignored;
+                ex->socket.close(ignored);
+                node_.on_tracker_http_response(runtime_now(), id, response->status, as_bytes(response->body));
+                pump();
+                return;
+            }
+            if (ec) {
+                ex->done = true;
+                return tracker_failed(
+                    id, ec == asio::error::eof ? "connection closed before a response" : ec.message());
+            }
+            read_http(id);
+        });
 }
 
 void node_runtime::send_udp(std::uint64_t id, const udp_datagram& datagram) {
@@ -136,8 +143,9 @@ void node_runtime::send_udp(std::uint64_t id, const udp_datagram& datagram) {
         ex = std::make_shared<udp_exchange>(io_);
     }
     if (ex->remote) {
-        ex->socket.async_send_to(asio::buffer(datagram.payload), *ex->remote,
-                                 [keep = ex, payload = datagram.payload](const asio::error_code&, std::size_t) {});
+        ex->socket.async_send_to(
+            asio::buffer(datagram.payload), *ex->remote,
+            [keep = ex, payload = datagram.payload](const asio::error_code&, std::size_t) {});
         return;
     }
     ex->waiting.push_back(datagram.payload);
@@ -153,7 +161,8 @@ void node_runtime::send_udp(std::uint64_t id, const udp_datagram& datagram) {
                 return;
             }
             if (ec || results.empty()) {
-                return tracker_failed(id, "cannot resolve: " + (ec ? ec.message() : std::string("no address")));
+                return tracker_failed(id,
+                                      "cannot resolve: " + (ec ? ec.message() : std::string("no address")));
             }
             const asio::ip::udp::endpoint remote = *results.begin();
             asio::error_code oec;
@@ -168,8 +177,9 @@ void node_runtime::send_udp(std::uint64_t id, const udp_datagram& datagram) {
             }
             shared->remote = remote;
             for (const byte_buffer& payload : shared->waiting) {
-                shared->socket.async_send_to(asio::buffer(payload), remote,
-                                             [keep = shared, payload](const asio::error_code&, std::size_t) {});
+                shared->socket.async_send_to(
+                    asio::buffer(payload), remote,
+                    [keep = shared, payload](const asio::error_code&, std::size_t) {});
             }
             shared->waiting.clear();
             read_udp(id);
@@ -183,22 +193,21 @@ void node_runtime::read_udp(std::uint64_t id) {
     }
     auto ex = it->second;
     auto from = std::make_shared<asio::ip::udp::endpoint>();
-    ex->socket.async_receive_from(asio::buffer(ex->buffer), *from,
-                                  [this, id, ex, from](const asio::error_code& ec, std::size_t n) {
-                                      if (ex->done || ec == asio::error::operation_aborted) {
-                                          return;
-                                      }
-                                      if (!ec && *from == *ex->remote) {
-                                          node_.on_tracker_datagram(runtime_now(), id,
-                                                                    byte_view(ex->buffer.data(), n));
-                                          pump();
-                                      }
-                                      // Errors (an ICMP port unreachable, say) are left to the
-                                      // client's retransmit timer, as BEP 15 expects.
-                                      if (!ex->done) {
-                                          read_udp(id);
-                                      }
-                                  });
+    ex->socket.async_receive_from(
+        asio::buffer(ex->buffer), *from, [this, id, ex, from](const asio::error_code& ec, std::size_t n) {
+            if (ex->done || ec == asio::error::operation_aborted) {
+                return;
+            }
+            if (!ec && *from == *ex->remote) {
+                node_.on_tracker_datagram(runtime_now(), id, byte_view(ex->buffer.data(), n));
+                pump();
+            }
+            // Errors (an ICMP port unreachable, say) are left to the
+            // client's retransmit timer, as BEP 15 expects.
+            if (!ex->done) {
+                read_udp(id);
+            }
+        });
 }
 
 }  // namespace hyphae

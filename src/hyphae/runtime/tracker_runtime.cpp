@@ -9,6 +9,7 @@
 #include "hyphae/runtime/socket_address.hpp"
 
 namespace hyphae {
+using namespace hyphae::tracker;
 
 struct tracker_runtime::connection {
     explicit connection(asio::ip::tcp::socket s) : socket(std::move(s)) {}

@@ -27,7 +27,7 @@ struct tracker_runtime_config {
     unsigned udp_batch = 64;                 // datagrams per recvmmsg/sendmmsg
     unsigned udp_batches_per_wakeup = 16;    // then TCP and timers get their turn
     std::size_t read_buffer_size = 4096;  // per HTTP connection: a request fits, longer ones take more reads
-    int socket_buffer_bytes = 8 << 20;  // SO_RCVBUF / SO_SNDBUF asked of the kernel for UDP
+    int socket_buffer_bytes = 8 << 20;    // SO_RCVBUF / SO_SNDBUF asked of the kernel for UDP
 };
 
 struct tracker_runtime_counters {
@@ -36,7 +36,7 @@ struct tracker_runtime_counters {
 
 class tracker_runtime {
 public:
-    tracker_runtime(tracker_server& core, const tracker_runtime_config& config);
+    tracker_runtime(tracker::tracker_server& core, const tracker_runtime_config& config);
     ~tracker_runtime();
 
     // Binds and starts listening on the configured ports.
@@ -51,7 +51,7 @@ public:
     void pump();
 
     // Called on the loop thread for every notice the core reports.
-    std::function<void(const tracker_notice&)> on_notice;
+    std::function<void(const tracker::tracker_notice&)> on_notice;
     const tracker_runtime_counters& counters() const { return counters_; }
 
 private:
@@ -68,7 +68,7 @@ private:
     void flush_datagrams();
     void arm_timer();
 
-    tracker_server& core_;
+    tracker::tracker_server& core_;
     tracker_runtime_config config_;
     asio::io_context io_;
     asio::ip::tcp::acceptor acceptor_;
@@ -80,7 +80,7 @@ private:
     std::map<std::uint64_t, std::shared_ptr<connection>> connections_;
     std::uint64_t next_connection_ = 1;
     std::unique_ptr<udp_batch_buffers> udp_buffers_;
-    std::vector<tracker_datagram> outgoing_;  // replies waiting for the next sendmmsg
+    std::vector<tracker::tracker_datagram> outgoing_;  // replies waiting for the next sendmmsg
     tracker_runtime_counters counters_;
 };
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 namespace {
 
 std::vector<std::string> paths_of(const content_tree& tree) {

@@ -10,6 +10,7 @@
 #include "hyphae/runtime/disk_pool.hpp"
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 namespace {
 
 // 3 files (one empty) and a pad file, 16 KiB pieces, pieces spanning files.

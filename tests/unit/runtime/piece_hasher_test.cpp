@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 namespace hyphae {
+using namespace hyphae::bittorrent;
 namespace {
 
 struct fixture {

@@ -6,7 +6,7 @@
 #include "hyphae/proto/tracker/tracker_response.hpp"
 #include "hyphae/proto/tracker/tracker_url.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::string_view where = "tracker response";
@@ -174,4 +174,4 @@ result<announce_response> parse_announce_response(byte_view body, const announce
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -22,7 +22,7 @@
 #include "hyphae/core/error.hpp"
 #include "hyphae/core/sha.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 // Numbered as in the BEP 15 announce packet.
 enum class announce_event : std::uint32_t { none = 0, completed = 1, started = 2, stopped = 3 };
@@ -66,4 +66,4 @@ struct announce_limits {
 
 result<announce_response> parse_announce_response(byte_view body, const announce_limits& limits = {});
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

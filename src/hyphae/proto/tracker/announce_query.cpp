@@ -4,7 +4,7 @@
 
 #include "hyphae/core/encoding.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 struct query_pair {
@@ -213,4 +213,4 @@ result<std::vector<sha1_hash>> parse_scrape_query(std::string_view query, const 
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

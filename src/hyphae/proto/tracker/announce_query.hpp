@@ -24,7 +24,7 @@
 #include "hyphae/core/sha.hpp"
 #include "hyphae/proto/tracker/announce.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 struct query_limits {
     std::size_t parameters_max = 64;     // name=value pairs in one query
@@ -58,4 +58,4 @@ request_target split_target(std::string_view target);
 result<announce_query> parse_announce_query(std::string_view query, const query_limits& limits = {});
 result<std::vector<sha1_hash>> parse_scrape_query(std::string_view query, const query_limits& limits = {});
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

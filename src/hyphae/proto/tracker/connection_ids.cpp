@@ -3,7 +3,7 @@
 #include <array>
 #include <cstring>
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 connection_ids::connection_ids(const keyed_hash& mac, std::uint32_t lifetime_seconds)
     : mac_(mac), lifetime_(lifetime_seconds) {}
@@ -31,4 +31,4 @@ bool connection_ids::valid(std::uint32_t now, const endpoint& from, std::uint64_
     return (id & 0xffff'ffff'ffffULL) == mac48(now - age, from);
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

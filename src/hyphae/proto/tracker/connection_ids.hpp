@@ -13,7 +13,7 @@
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/keyed_hash.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 class connection_ids {
 public:
@@ -29,4 +29,4 @@ private:
     std::uint32_t lifetime_;
 };
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

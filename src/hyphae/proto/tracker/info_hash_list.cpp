@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 result<std::vector<sha1_hash>> parse_info_hash_list(std::string_view text) {
     std::vector<sha1_hash> out;
@@ -32,4 +32,4 @@ result<std::vector<sha1_hash>> parse_info_hash_list(std::string_view text) {
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -10,8 +10,8 @@
 #include "hyphae/core/error.hpp"
 #include "hyphae/core/sha.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 result<std::vector<sha1_hash>> parse_info_hash_list(std::string_view text);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

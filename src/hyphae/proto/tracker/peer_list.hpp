@@ -31,7 +31,7 @@
 #include "hyphae/core/keyed_hash.hpp"
 #include "hyphae/core/rng.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 template <std::size_t AddressBytes>
 struct tracked_peer {
@@ -416,4 +416,4 @@ private:
 
 static_assert(sizeof(peer_list<4>) == 24);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

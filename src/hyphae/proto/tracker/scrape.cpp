@@ -4,7 +4,7 @@
 #include "hyphae/proto/tracker/tracker_response.hpp"
 #include "hyphae/proto/tracker/tracker_url.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::string_view where = "scrape response";
@@ -77,4 +77,4 @@ result<scrape_response> parse_scrape_response(byte_view body, const scrape_limit
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -18,7 +18,7 @@
 #include "hyphae/core/error.hpp"
 #include "hyphae/core/sha.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 // Empty when the announce URL does not follow the convention.
 std::optional<std::string> scrape_url(std::string_view announce_url);
@@ -45,4 +45,4 @@ struct scrape_limits {
 
 result<scrape_response> parse_scrape_response(byte_view body, const scrape_limits& limits = {});
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

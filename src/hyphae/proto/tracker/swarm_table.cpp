@@ -4,7 +4,7 @@
 #include <array>
 #include <cstring>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 template <std::size_t A>
@@ -379,4 +379,4 @@ bool swarm_table::restore_swarm(const sha1_hash& info_hash, std::uint32_t comple
     return true;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -34,7 +34,7 @@
 #include "hyphae/proto/tracker/announce.hpp"
 #include "hyphae/proto/tracker/peer_list.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 struct swarm_limits {
     std::size_t swarms_max = 1'000'000;
@@ -226,4 +226,4 @@ bool swarm_table::restore_peer(const sha1_hash& info_hash, const tracked_peer<A>
     return true;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <span>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 std::string seconds_text(duration d) {
@@ -555,4 +555,4 @@ std::optional<time_point> tracker_client::next_timer() const {
     return earliest;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -60,7 +60,7 @@
 #include "hyphae/proto/tracker/tracker_url.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 struct tracker_stats {
     std::int64_t uploaded = 0;
@@ -245,4 +245,4 @@ private:
     std::deque<tracker_event> events_;
 };
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -2,7 +2,7 @@
 
 #include <string_view>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 enum class kind { gauge, counter };
@@ -123,4 +123,4 @@ std::string format_metrics(const tracker_figures& figures) {
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 struct tracker_counters {
     std::uint64_t udp_datagrams = 0;
@@ -54,4 +54,4 @@ struct tracker_figures {
 std::string format_stats_json(const tracker_figures& figures);
 std::string format_metrics(const tracker_figures& figures);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

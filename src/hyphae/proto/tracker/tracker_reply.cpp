@@ -2,7 +2,7 @@
 
 #include "hyphae/core/bencode_writer.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 std::string format_announce_reply(const announce_reply& reply) {
     std::string out;
@@ -57,4 +57,4 @@ std::string format_scrape_reply(std::span<const scrape_entry> files) {
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

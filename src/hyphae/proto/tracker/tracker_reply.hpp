@@ -20,7 +20,7 @@
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/proto/tracker/scrape.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 struct announce_reply {
     std::chrono::seconds interval{1800};
@@ -36,4 +36,4 @@ std::string format_announce_reply(const announce_reply& reply);
 std::string format_failure_reply(std::string_view reason);
 std::string format_scrape_reply(std::span<const scrape_entry> files);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

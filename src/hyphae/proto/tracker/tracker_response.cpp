@@ -2,7 +2,7 @@
 
 #include <string>
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 result<bdocument> decode_tracker_dictionary(byte_view body, const bdecode_limits& limits,
                                             std::string_view where) {
@@ -29,4 +29,4 @@ result<bdocument> decode_tracker_dictionary(byte_view body, const bdecode_limits
     return std::move(*doc);
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

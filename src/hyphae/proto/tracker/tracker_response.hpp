@@ -9,10 +9,10 @@
 #include "hyphae/core/bytes.hpp"
 #include "hyphae/core/error.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 // The document's nodes point into `body`, which must outlive it.
 result<bdocument> decode_tracker_dictionary(byte_view body, const bdecode_limits& limits,
                                             std::string_view where);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 
+#include "hyphae/core/http/http_format.hpp"
 #include "hyphae/core/take_front.hpp"
-#include "hyphae/proto/http/http_format.hpp"
 #include "hyphae/proto/tracker/tracker_reply.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 // The table's clock starts here, so that times restored from a state file (now - age) and
@@ -207,7 +207,8 @@ void tracker_server::on_connection_opened(time_point now, std::uint64_t connecti
         return;
     }
     ++counters_.http_connections;
-    sessions_.try_emplace(connection, http_session{unmapped(from), http_request_parser(config_.http), now});
+    sessions_.try_emplace(connection,
+                          http_session{unmapped(from), http::http_request_parser(config_.http), now});
 }
 
 void tracker_server::on_connection_closed(time_point, std::uint64_t connection) {
@@ -242,7 +243,7 @@ void tracker_server::on_stream_bytes(time_point now, std::uint64_t connection, b
 }
 
 bool tracker_server::on_http_request(time_point now, std::uint64_t connection, http_session& session,
-                                     http_request& request) {
+                                     http::http_request& request) {
     ++counters_.http_requests;
     endpoint from = session.from;
     if (!config_.ip_header.empty()) {
@@ -341,11 +342,11 @@ std::string tracker_server::http_scrape(const endpoint& from, std::string_view q
 
 bool tracker_server::write(std::uint64_t connection, int status, std::string_view reason,
                            std::string_view content_type, std::string_view body, bool close_after) {
-    std::vector<http_header> headers{{"Content-Type", std::string(content_type)}};
+    std::vector<http::http_header> headers{{"Content-Type", std::string(content_type)}};
     if (close_after) {
         headers.push_back({"Connection", "close"});
     }
-    auto bytes = format_response(status, reason, headers, body);
+    auto bytes = http::format_response(status, reason, headers, body);
     if (!bytes || transmits_.size() >= config_.transmits_queued_max) {
         ++counters_.replies_dropped;
         // Dropping an HTTP answer would leave the client waiting: its connection goes instead.
@@ -456,4 +457,4 @@ tracker_figures tracker_server::figures(time_point now) const {
     return f;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

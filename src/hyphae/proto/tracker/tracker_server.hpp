@@ -55,11 +55,11 @@
 #include "hyphae/core/bytes.hpp"
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/error.hpp"
+#include "hyphae/core/http/http_message.hpp"
+#include "hyphae/core/http/http_request_parser.hpp"
 #include "hyphae/core/keyed_hash.hpp"
 #include "hyphae/core/rng.hpp"
 #include "hyphae/core/time.hpp"
-#include "hyphae/proto/http/http_message.hpp"
-#include "hyphae/proto/http/http_request_parser.hpp"
 #include "hyphae/proto/tracker/announce_query.hpp"
 #include "hyphae/proto/tracker/connection_ids.hpp"
 #include "hyphae/proto/tracker/swarm_table.hpp"
@@ -67,7 +67,7 @@
 #include "hyphae/proto/tracker/tracker_state.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 struct tracker_config {
     duration interval = std::chrono::minutes(30);
@@ -85,11 +85,11 @@ struct tracker_config {
     duration connection_id_lifetime = std::chrono::minutes(2);
     std::size_t http_connections_max = 4096;
     duration http_idle_timeout = std::chrono::seconds(30);
-    http_limits http{.line_length_max = 8192,
-                     .header_count_max = 64,
-                     .header_bytes_max = 16 * 1024,
-                     .body_size_max = 1024,
-                     .messages_queued_max = 8};
+    http::http_limits http{.line_length_max = 8192,
+                           .header_count_max = 64,
+                           .header_bytes_max = 16 * 1024,
+                           .body_size_max = 1024,
+                           .messages_queued_max = 8};
     query_limits query{};
     duration sweep_period = std::chrono::minutes(1);  // every swarm is swept once in this time
     std::size_t transmits_queued_max = 65536;
@@ -148,7 +148,7 @@ public:
 private:
     struct http_session {
         endpoint from;
-        http_request_parser parser;
+        http::http_request_parser parser;
         time_point last_active;
     };
 
@@ -171,7 +171,7 @@ private:
 
     // False when the connection is closing (the caller drops its session).
     bool on_http_request(time_point now, std::uint64_t connection, http_session& session,
-                         http_request& request);
+                         http::http_request& request);
     std::string http_announce(time_point now, const endpoint& from, std::string_view query);
     std::string http_scrape(const endpoint& from, std::string_view query);
     // False when the answer could not be queued and the connection is closed instead.
@@ -198,4 +198,4 @@ private:
     std::deque<tracker_notice> events_;
 };
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -5,7 +5,7 @@
 
 #include "hyphae/core/sha.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::string_view magic = "HYTRKST\n";
@@ -206,4 +206,4 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
     return summary;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

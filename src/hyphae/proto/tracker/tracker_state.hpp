@@ -20,7 +20,7 @@
 #include "hyphae/core/error.hpp"
 #include "hyphae/proto/tracker/swarm_table.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 struct tracker_state_summary {
     std::size_t swarms = 0;         // restored
@@ -37,4 +37,4 @@ result<tracker_state_summary> restore_tracker_state(byte_view file, swarm_table&
                                                     std::uint32_t swarm_ttl,
                                                     const std::function<bool(const sha1_hash&)>& allowed);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

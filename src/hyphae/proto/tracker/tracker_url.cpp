@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::string_view where = "tracker URL";
@@ -133,4 +133,4 @@ std::string append_query(std::string_view base, std::string_view query) {
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -10,7 +10,7 @@
 
 #include "hyphae/core/error.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 enum class tracker_scheme { http, https, udp };
 
@@ -33,4 +33,4 @@ result<tracker_url> parse_tracker_url(std::string_view url);
 // passkey, say), after '&'. A fragment in base is dropped: it is never sent.
 std::string append_query(std::string_view base, std::string_view query);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::string_view where = "udp tracker response";
@@ -252,4 +252,4 @@ byte_buffer encode_udp_error_response(std::uint32_t transaction_id, std::string_
     return out;
 }
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

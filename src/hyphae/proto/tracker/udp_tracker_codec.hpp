@@ -31,7 +31,7 @@
 #include "hyphae/core/sha.hpp"
 #include "hyphae/proto/tracker/announce.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 
 inline constexpr std::uint64_t udp_tracker_protocol_id = 0x41727101980;
 inline constexpr std::size_t udp_announce_request_size = 98;
@@ -124,4 +124,4 @@ byte_buffer encode_udp_scrape_response(std::uint32_t transaction_id,
                                        std::span<const udp_scrape_entry> entries);
 byte_buffer encode_udp_error_response(std::uint32_t transaction_id, std::string_view message);
 
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -2,6 +2,6 @@
 #include <thread>
 #include <fstream>
 #include "asio.hpp"
-#include "hyphae/proto/torrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
 inline auto seed() { return std::random_device{}(); }
 inline auto now() { return std::chrono::steady_clock::now(); }

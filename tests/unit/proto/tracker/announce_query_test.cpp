@@ -4,7 +4,7 @@
 
 #include "hyphae/core/encoding.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 sha1_hash filled(std::uint8_t b) {
@@ -155,4 +155,4 @@ TEST(request_target, splits_path_and_query_and_drops_a_fragment) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

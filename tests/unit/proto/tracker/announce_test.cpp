@@ -4,7 +4,7 @@
 
 #include "hyphae/core/bencode_writer.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 announce_request sample_request() {
@@ -180,4 +180,4 @@ TEST(announce_event, prints_its_name) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

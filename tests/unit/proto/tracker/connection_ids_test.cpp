@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::uint32_t t0 = (1u << 24) + 12345;
@@ -49,4 +49,4 @@ TEST_F(ids_fixture, ids_differ_by_time_and_address) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 TEST(info_hash_list, reads_hex_lines_skipping_blanks_and_comments) {
@@ -25,4 +25,4 @@ TEST(info_hash_list, names_the_line_of_a_bad_entry) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 using peer4 = tracked_peer<4>;
@@ -185,4 +185,4 @@ TEST(peer_list, sample_stops_after_offering_everyone_when_few_are_taken) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -4,7 +4,7 @@
 
 #include "hyphae/core/bencode_writer.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 TEST(scrape_url, replaces_announce_in_the_last_path_component) {
@@ -87,4 +87,4 @@ TEST(scrape_response, refuses_malformed_responses_and_holds_its_bound) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

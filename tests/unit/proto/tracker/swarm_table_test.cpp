@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::uint32_t ttl = 3600;
@@ -277,4 +277,4 @@ TEST_F(table_fixture, accounts_for_its_memory) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -4,7 +4,7 @@
 
 #include "hyphae/core/bencode_writer.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 using namespace std::chrono_literals;
@@ -785,4 +785,4 @@ TEST(tracker_client, bounds_its_queues) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

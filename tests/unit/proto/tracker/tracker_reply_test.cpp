@@ -5,7 +5,7 @@
 #include "hyphae/proto/tracker/announce.hpp"
 #include "hyphae/proto/tracker/scrape.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 TEST(tracker_reply, writes_a_compact_announce_with_sorted_keys) {
@@ -75,4 +75,4 @@ TEST(tracker_reply, writes_failures_and_scrapes) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

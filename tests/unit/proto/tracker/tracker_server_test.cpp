@@ -6,12 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "hyphae/core/encoding.hpp"
-#include "hyphae/proto/http/http_response_parser.hpp"
+#include "hyphae/core/http/http_response_parser.hpp"
 #include "hyphae/proto/tracker/announce.hpp"
 #include "hyphae/proto/tracker/scrape.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 using namespace std::chrono_literals;
@@ -113,13 +113,13 @@ struct tracker_fixture : ::testing::Test {
     }
 
     struct http_reply {
-        std::vector<http_response> responses;
+        std::vector<http::http_response> responses;
         bool closed = false;
     };
 
     http_reply send(std::uint64_t connection, std::string_view bytes) {
         tracker->on_stream_bytes(now, connection, as_bytes(bytes));
-        http_response_parser parser;
+        http::http_response_parser parser;
         http_reply out;
         for (auto& t : drain()) {
             if (auto* w = std::get_if<tracker_stream_write>(&t)) {
@@ -137,13 +137,13 @@ struct tracker_fixture : ::testing::Test {
         return out;
     }
 
-    http_response get(const endpoint& from, const std::string& target) {
+    http::http_response get(const endpoint& from, const std::string& target) {
         const std::uint64_t c = open(from);
         auto reply = send(c, "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
         EXPECT_EQ(reply.responses.size(), 1u);
         EXPECT_TRUE(reply.closed);
         tracker->on_connection_closed(now, c);
-        return reply.responses.empty() ? http_response{} : reply.responses[0];
+        return reply.responses.empty() ? http::http_response{} : reply.responses[0];
     }
 
     std::string announce_target(const announce_request& r) {
@@ -152,7 +152,7 @@ struct tracker_fixture : ::testing::Test {
     }
 
     result<announce_response> http_announce(const endpoint& from, const announce_request& r) {
-        const http_response response = get(from, announce_target(r));
+        const http::http_response response = get(from, announce_target(r));
         EXPECT_EQ(response.status, 200);
         return parse_announce_response(as_bytes(response.body));
     }
@@ -326,7 +326,7 @@ TEST_F(tracker_fixture, http_non_compact_answers_list_dictionaries) {
     http_announce(alice, request_for(1, 1));
     std::string target = announce_target(request_for(1, 2));
     target.replace(target.find("compact=1"), 9, "compact=0");
-    const http_response r = get(bob, target);
+    const http::http_response r = get(bob, target);
     EXPECT_NE(r.body.find("2:ip8:10.0.0.1"), std::string::npos) << r.body;
     auto parsed = parse_announce_response(as_bytes(r.body));
     ASSERT_TRUE(parsed);
@@ -334,10 +334,11 @@ TEST_F(tracker_fixture, http_non_compact_answers_list_dictionaries) {
 }
 
 TEST_F(tracker_fixture, http_refuses_bad_announces_with_a_failure_reason) {
-    const http_response missing = get(alice, "/announce?info_hash=" + percent_encode(hash_of(1).chars()));
+    const http::http_response missing =
+        get(alice, "/announce?info_hash=" + percent_encode(hash_of(1).chars()));
     EXPECT_EQ(missing.status, 200);
     EXPECT_EQ(missing.body, "d14:failure reason25:announce: missing peer_ide");
-    const http_response bad = get(alice, "/announce?info_hash=%zz");
+    const http::http_response bad = get(alice, "/announce?info_hash=%zz");
     EXPECT_EQ(bad.body, "d14:failure reason47:announce: info_hash: malformed percent-encodinge");
     EXPECT_EQ(tracker->figures(now).counters.announce_failures, 2u);
     EXPECT_EQ(tracker->figures(now).peers, 0u);
@@ -486,7 +487,7 @@ TEST_F(tracker_fixture, numwant_defaults_and_is_capped) {
 TEST_F(tracker_fixture, stats_and_metrics_show_the_same_figures) {
     udp_announce(alice, request_for(1, 1, 0));
     http_announce(bob, request_for(1, 2));
-    const http_response stats = get(alice, "/stats");
+    const http::http_response stats = get(alice, "/stats");
     EXPECT_EQ(stats.headers.find("Content-Type"), "application/json");
     const auto json = nlohmann::json::parse(stats.body);
     EXPECT_EQ(json["swarms"], 1);
@@ -496,7 +497,7 @@ TEST_F(tracker_fixture, stats_and_metrics_show_the_same_figures) {
     EXPECT_EQ(json["udp"]["announces"], 1);
     EXPECT_EQ(json["http"]["announces"], 1);
     EXPECT_GT(json["memory_bytes"].get<std::uint64_t>(), 0u);
-    const http_response metrics = get(alice, "/metrics");
+    const http::http_response metrics = get(alice, "/metrics");
     EXPECT_NE(metrics.body.find("\nhyphae_tracker_peers 2\n"), std::string::npos) << metrics.body;
     EXPECT_NE(
         metrics.body.find(
@@ -562,4 +563,4 @@ TEST_F(tracker_fixture, bounds_its_output_queue) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 constexpr std::uint32_t t0 = 1u << 24;
@@ -153,4 +153,4 @@ TEST_F(state_fixture, an_empty_table_round_trips) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

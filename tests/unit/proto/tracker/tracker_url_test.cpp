@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 TEST(tracker_url, parses_http_https_and_udp_urls) {
@@ -77,4 +77,4 @@ TEST(tracker_url, appends_a_query_after_question_mark_or_ampersand) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -4,7 +4,7 @@
 
 #include "hyphae/core/encoding.hpp"
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 byte_buffer from_hex_text(std::string_view hex) {
@@ -206,9 +206,9 @@ TEST(udp_tracker_codec, checks_sizes_and_actions_exactly) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker
 
-namespace hyphae {
+namespace hyphae::tracker {
 namespace {
 
 announce_request sample_request() {
@@ -319,4 +319,4 @@ TEST(udp_tracker_server_codec, writes_responses_the_client_reads) {
 }
 
 }  // namespace
-}  // namespace hyphae
+}  // namespace hyphae::tracker

@@ -1,0 +1,582 @@
+#include "hyphae/proto/bittorrent/peer_connection.hpp"
+
+#include <algorithm>
+
+#include "hyphae/core/take_front.hpp"
+
+namespace hyphae::bittorrent {
+namespace {
+
+constexpr std::size_t extended_length_max = 128 * 1024;
+constexpr std::size_t early_pieces_bytes_max = 4 << 20;  // a bitfield before the metadata: 32 M pieces
+constexpr std::size_t allowed_fast_max = 64;
+
+std::int64_t whole_seconds(time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+std::int64_t torrent_shape::piece_size(piece_index piece) const {
+    return std::min(piece_length, total_size - static_cast<std::int64_t>(piece) * piece_length);
+}
+
+void rate_meter::roll(std::int64_t second) {
+    if (bucket_second_ < 0 || second - bucket_second_ >= window_seconds) {
+        std::fill(std::begin(buckets_), std::end(buckets_), 0);
+    } else {
+        for (std::int64_t s = bucket_second_ + 1; s <= second; ++s) {
+            buckets_[s % window_seconds] = 0;
+        }
+    }
+    bucket_second_ = std::max(bucket_second_, second);
+}
+
+void rate_meter::add(time_point now, std::int64_t bytes) {
+    roll(whole_seconds(now));
+    buckets_[bucket_second_ % window_seconds] += bytes;
+    total_ += bytes;
+}
+
+double rate_meter::bytes_per_second(time_point now) const {
+    const std::int64_t second = whole_seconds(now);
+    if (bucket_second_ < 0 || second - bucket_second_ >= window_seconds) {
+        return 0;
+    }
+    std::int64_t sum = 0;
+    // The current second is partial: average over the whole ones before it, plus it.
+    for (std::int64_t s = second - window_seconds + 1; s <= second; ++s) {
+        if (s >= 0 && s <= bucket_second_ && bucket_second_ - s < window_seconds) {
+            sum += buckets_[s % window_seconds];
+        }
+    }
+    return static_cast<double>(sum) / window_seconds;
+}
+
+peer_connection::peer_connection(connection_id id, endpoint remote, direction dir,
+                                 const wire::handshake& ours, const torrent_shape& shape,
+                                 const peer_connection_config& config, time_point now)
+    : id_(id),
+      remote_(remote),
+      dir_(dir),
+      ours_(ours),
+      shape_(shape),
+      config_(config),
+      peer_has_(shape.piece_count),
+      connected_at_(now),
+      last_received_(now),
+      last_sent_(now),
+      last_block_at_(now) {
+    if (dir_ == direction::outgoing) {
+        send_ += wire::encode_handshake(ours_);
+    }
+}
+
+bool peer_connection::fast_extension() const {
+    return theirs_ && theirs_->fast_extension() && ours_.fast_extension();
+}
+
+bool peer_connection::extension_protocol() const {
+    return theirs_ && theirs_->extension_protocol() && ours_.extension_protocol();
+}
+
+std::optional<peer_event> peer_connection::poll_event() {
+    return take_front(events_);
+}
+
+std::string peer_connection::take_send() {
+    std::string out;
+    out.swap(send_);
+    return out;
+}
+
+void peer_connection::fail(std::string reason) {
+    if (closed_) {
+        return;
+    }
+    closed_ = true;
+    events_.push_back(peer_events::closed{std::move(reason)});
+}
+
+void peer_connection::close(std::string reason) {
+    fail(std::move(reason));
+}
+
+void peer_connection::queue(const wire::message& msg) {
+    wire::append(send_, msg);
+}
+
+std::size_t peer_connection::message_length_max() const {
+    const std::size_t bitfield_bytes = shape_.known() ? (shape_.piece_count + 7) / 8 : early_pieces_bytes_max;
+    return std::max({std::size_t{1 + 8 + block_size}, 1 + bitfield_bytes, extended_length_max});
+}
+
+// Frames are parsed where they lie, in the caller's bytes; only one that straddles two calls is
+// copied, into `assembled_`, and only the bytes it needs. Views in events stay valid until the
+// next call: they point into the caller's bytes or into `assembled_`.
+void peer_connection::on_bytes(time_point now, byte_view bytes) {
+    if (closed_) {
+        return;
+    }
+    last_received_ = now;
+    assembled_.swap(partial_);
+    partial_.clear();
+    byte_view rest = bytes;
+    if (!assembled_.empty()) {
+        const auto top_up = [&](std::size_t size) {
+            const std::size_t take = std::min(size - std::min(size, assembled_.size()), rest.size());
+            assembled_.insert(assembled_.end(), rest.begin(),
+                              rest.begin() + static_cast<std::ptrdiff_t>(take));
+            rest = rest.subspan(take);
+            return assembled_.size() >= size;
+        };
+        std::size_t frame = wire::handshake_size;
+        if (theirs_) {
+            if (!top_up(4)) {
+                partial_.swap(assembled_);
+                return;
+            }
+            const std::size_t length = std::size_t{assembled_[0]} << 24 | std::size_t{assembled_[1]} << 16 |
+                                       std::size_t{assembled_[2]} << 8 | assembled_[3];
+            if (length > message_length_max()) {
+                consume_frame(now, byte_view(assembled_.data(), assembled_.size()));  // reports the error
+                return;
+            }
+            frame = 4 + length;
+        }
+        if (!top_up(frame)) {
+            partial_.swap(assembled_);
+            return;
+        }
+        consume_frame(now, byte_view(assembled_.data(), assembled_.size()));
+    }
+    while (!closed_ && !rest.empty()) {
+        const std::size_t used = consume_frame(now, rest);
+        if (used == 0) {
+            break;
+        }
+        rest = rest.subspan(used);
+    }
+    if (!closed_ && !rest.empty()) {
+        partial_.assign(rest.begin(), rest.end());
+    }
+}
+
+std::size_t peer_connection::consume_frame(time_point now, byte_view pending) {
+    if (!theirs_) {
+        if (pending.size() < wire::handshake_size) {
+            return 0;
+        }
+        auto h = wire::decode_handshake(pending);
+        if (!h) {
+            fail(h.error().message());
+            return 0;
+        }
+        if (h->info_hash != ours_.info_hash) {
+            fail("handshake for another torrent (" + h->info_hash.to_hex() + ")");
+            return 0;
+        }
+        if (h->peer_id == ours_.peer_id) {
+            fail("connected to ourselves");
+            return 0;
+        }
+        theirs_ = *h;
+        if (dir_ == direction::incoming) {
+            send_ += wire::encode_handshake(ours_);
+        }
+        events_.push_back(peer_events::handshake_received{h->peer_id});
+        return wire::handshake_size;
+    }
+    auto decoded = wire::decode_message(pending, message_length_max());
+    if (!decoded) {
+        fail(decoded.error().message());
+        return 0;
+    }
+    if (!*decoded) {
+        return 0;
+    }
+    handle(now, (*decoded)->msg);
+    return (*decoded)->consumed;
+}
+
+bool peer_connection::valid_block(const block_request& b) const {
+    return shape_.known() && b.piece < shape_.piece_count && b.length > 0 && b.length <= block_size &&
+           std::int64_t{b.begin} + b.length <= shape_.piece_size(b.piece);
+}
+
+void peer_connection::handle(time_point now, const wire::message& msg) {
+    using namespace wire;
+    const bool first_state_message = !any_message_;
+    const auto piece_in_range = [&](std::uint32_t piece, const char* what) {
+        if (shape_.known() && piece >= shape_.piece_count) {
+            fail(std::string(what) + " for piece " + std::to_string(piece) + " of " +
+                 std::to_string(shape_.piece_count));
+            return false;
+        }
+        return true;
+    };
+    const auto need_fast = [&](const char* what) {
+        if (!fast_extension()) {
+            fail(std::string(what) + " without the fast extension");
+            return false;
+        }
+        return true;
+    };
+
+    if (std::holds_alternative<keep_alive_msg>(msg) || std::holds_alternative<unknown_msg>(msg)) {
+        return;
+    }
+    if (auto* m = std::get_if<have_msg>(&msg)) {
+        if (!piece_in_range(m->piece, "have")) {
+            return;
+        }
+        any_message_ = true;
+        if (!shape_.known()) {
+            return;  // before the metadata a have is not worth remembering; the bitfield is
+        }
+        if (!pieces_known_) {
+            pieces_known_ = true;
+            events_.push_back(peer_events::pieces_known{});
+        }
+        if (!peer_has_.test(m->piece)) {
+            peer_has_.set(m->piece);
+            events_.push_back(peer_events::have{m->piece});
+        }
+        return;
+    }
+    if (auto* m = std::get_if<bitfield_msg>(&msg)) {
+        if (!first_state_message) {
+            fail("bitfield after other piece information");
+            return;
+        }
+        any_message_ = true;
+        if (!shape_.known()) {
+            early_bitfield_ = std::string(as_chars(m->bits));
+            return;
+        }
+        auto bits = bitfield::from_wire(m->bits, shape_.piece_count);
+        if (!bits) {
+            fail("bitfield of " + std::to_string(m->bits.size()) +
+                 " bytes with spare bits set or for another size");
+            return;
+        }
+        peer_has_ = std::move(*bits);
+        pieces_known_ = true;
+        events_.push_back(peer_events::pieces_known{});
+        return;
+    }
+    if (std::holds_alternative<have_all_msg>(msg) || std::holds_alternative<have_none_msg>(msg)) {
+        if (!need_fast("have-all/have-none")) {
+            return;
+        }
+        if (!first_state_message) {
+            fail("have-all/have-none after other piece information");
+            return;
+        }
+        any_message_ = true;
+        const bool all = std::holds_alternative<have_all_msg>(msg);
+        if (!shape_.known()) {
+            early_bitfield_ = all ? "all" : "";
+            return;
+        }
+        peer_has_ = bitfield(shape_.piece_count, all);
+        pieces_known_ = true;
+        events_.push_back(peer_events::pieces_known{});
+        return;
+    }
+    if (std::holds_alternative<choke_msg>(msg)) {
+        peer_choking_ = true;
+        peer_events::choked e;
+        if (!fast_extension()) {
+            // BEP 3: a choke discards every pending request. Blocks already on the wire may still come.
+            e.dropped = std::move(outstanding_);
+            outstanding_.clear();
+            for (const block_request& b : e.dropped) {
+                cancelled_.push_back(b);
+            }
+            while (cancelled_.size() > config_.cancelled_remembered_max) {
+                cancelled_.pop_front();
+            }
+        }
+        events_.push_back(std::move(e));
+        return;
+    }
+    if (std::holds_alternative<unchoke_msg>(msg)) {
+        peer_choking_ = false;
+        events_.push_back(peer_events::unchoked{});
+        return;
+    }
+    if (std::holds_alternative<interested_msg>(msg) || std::holds_alternative<not_interested_msg>(msg)) {
+        peer_interested_ = std::holds_alternative<interested_msg>(msg);
+        events_.push_back(peer_events::interest_changed{});
+        return;
+    }
+    if (auto* m = std::get_if<request_msg>(&msg)) {
+        const block_request b{m->piece, m->begin, m->length};
+        if (!shape_.known()) {
+            fail("request before we have the metadata");
+            return;
+        }
+        if (!valid_block(b)) {
+            fail("request out of range or over 16 KiB: piece " + std::to_string(b.piece) + " offset " +
+                 std::to_string(b.begin) + " length " + std::to_string(b.length));
+            return;
+        }
+        const bool allowed = !am_choking_ || std::find(allowed_fast_out_.begin(), allowed_fast_out_.end(),
+                                                       b.piece) != allowed_fast_out_.end();
+        if (!allowed || incoming_.size() >= config_.incoming_requests_max) {
+            if (fast_extension()) {
+                queue(reject_msg{b.piece, b.begin, b.length});
+            }
+            return;
+        }
+        incoming_.push_back(b);
+        events_.push_back(peer_events::request_received{});
+        return;
+    }
+    if (auto* m = std::get_if<cancel_msg>(&msg)) {
+        const block_request b{m->piece, m->begin, m->length};
+        if (auto it = std::find(incoming_.begin(), incoming_.end(), b); it != incoming_.end()) {
+            incoming_.erase(it);
+        }
+        return;
+    }
+    if (auto* m = std::get_if<piece_msg>(&msg)) {
+        const block_request b{m->piece, m->begin, static_cast<std::uint32_t>(m->data.size())};
+        if (auto it = std::find(outstanding_.begin(), outstanding_.end(), b); it != outstanding_.end()) {
+            outstanding_.erase(it);
+            download_.add(now, static_cast<std::int64_t>(m->data.size()));
+            last_block_at_ = now;
+            events_.push_back(peer_events::block_received{b, m->data});
+            return;
+        }
+        if (auto it = std::find(cancelled_.begin(), cancelled_.end(), b); it != cancelled_.end()) {
+            cancelled_.erase(it);  // raced our cancel or their choke: wasted, not wrong
+            download_.add(now, static_cast<std::int64_t>(m->data.size()));
+            return;
+        }
+        fail("block never requested: piece " + std::to_string(b.piece) + " offset " +
+             std::to_string(b.begin) + " length " + std::to_string(b.length));
+        return;
+    }
+    if (auto* m = std::get_if<reject_msg>(&msg)) {
+        if (!need_fast("reject")) {
+            return;
+        }
+        const block_request b{m->piece, m->begin, m->length};
+        if (auto it = std::find(outstanding_.begin(), outstanding_.end(), b); it != outstanding_.end()) {
+            outstanding_.erase(it);
+            events_.push_back(peer_events::rejected{b});
+        }
+        return;
+    }
+    if (auto* m = std::get_if<allowed_fast_msg>(&msg)) {
+        if (!need_fast("allowed-fast") || !piece_in_range(m->piece, "allowed-fast")) {
+            return;
+        }
+        if (allowed_fast_in_.size() < allowed_fast_max &&
+            std::find(allowed_fast_in_.begin(), allowed_fast_in_.end(), m->piece) == allowed_fast_in_.end()) {
+            allowed_fast_in_.push_back(m->piece);
+            events_.push_back(peer_events::allowed_fast{m->piece});
+        }
+        return;
+    }
+    if (auto* m = std::get_if<suggest_msg>(&msg)) {
+        if (need_fast("suggest") && piece_in_range(m->piece, "suggest")) {
+            events_.push_back(peer_events::suggested{m->piece});
+        }
+        return;
+    }
+    if (auto* m = std::get_if<port_msg>(&msg)) {
+        events_.push_back(peer_events::dht_port{m->port});
+        return;
+    }
+    if (auto* m = std::get_if<extended_msg>(&msg)) {
+        handle_extended(now, *m);
+        return;
+    }
+}
+
+void peer_connection::handle_extended(time_point, const wire::extended_msg& m) {
+    if (!extension_protocol()) {
+        fail("extended message without the extension protocol");
+        return;
+    }
+    if (m.id == 0) {
+        auto h = wire::parse_extension_handshake(m.payload);
+        if (!h) {
+            fail(h.error().message());
+            return;
+        }
+        their_ext_ = std::move(*h);
+        events_.push_back(peer_events::extension_handshake_received{});
+        return;
+    }
+    if (m.id == local_ut_metadata_id || m.id == local_ut_pex_id) {
+        events_.push_back(peer_events::extension_message{m.id, m.payload});
+    }
+}
+
+void peer_connection::set_shape(time_point, const torrent_shape& shape) {
+    shape_ = shape;
+    peer_has_ = bitfield(shape.piece_count);
+    if (!any_message_ || closed_) {
+        return;
+    }
+    if (early_bitfield_ == "all") {
+        peer_has_.set_all();
+    } else if (!early_bitfield_.empty()) {
+        auto bits = bitfield::from_wire(as_bytes(early_bitfield_), shape.piece_count);
+        if (!bits) {
+            fail("bitfield sent before the metadata does not fit it");
+            return;
+        }
+        peer_has_ = std::move(*bits);
+    }
+    early_bitfield_.clear();
+    pieces_known_ = true;
+    events_.push_back(peer_events::pieces_known{});
+}
+
+std::optional<time_point> peer_connection::next_timer() const {
+    if (closed_) {
+        return std::nullopt;
+    }
+    if (!theirs_) {
+        return connected_at_ + config_.handshake_timeout;
+    }
+    return std::min(last_received_ + config_.idle_timeout, last_sent_ + config_.keepalive_interval);
+}
+
+void peer_connection::on_timer(time_point now) {
+    if (closed_) {
+        return;
+    }
+    if (!theirs_ && now - connected_at_ >= config_.handshake_timeout) {
+        fail("no handshake within " +
+             std::to_string(std::chrono::duration_cast<seconds>(config_.handshake_timeout).count()) + " s");
+        return;
+    }
+    if (now - last_received_ >= config_.idle_timeout) {
+        fail("nothing received for " +
+             std::to_string(std::chrono::duration_cast<seconds>(config_.idle_timeout).count()) + " s");
+        return;
+    }
+    if (theirs_ && now - last_sent_ >= config_.keepalive_interval && send_.empty()) {
+        queue(wire::keep_alive_msg{});
+        last_sent_ = now;
+    }
+}
+
+void peer_connection::send_extension_handshake(const wire::extension_handshake& h) {
+    const std::string payload = wire::encode_extension_handshake(h);
+    queue(wire::extended_msg{0, as_bytes(payload)});
+}
+
+void peer_connection::send_pieces(time_point now, const bitfield& have) {
+    last_sent_ = now;
+    if (have.size() == 0) {
+        // No metadata yet (a magnet link): we have nothing, whatever an empty set's all() says.
+        if (fast_extension()) {
+            queue(wire::have_none_msg{});
+        }
+        return;
+    }
+    if (fast_extension() && have.all()) {
+        queue(wire::have_all_msg{});
+    } else if (fast_extension() && have.none()) {
+        queue(wire::have_none_msg{});
+    } else if (!have.none()) {
+        queue(wire::bitfield_msg{have.wire()});
+    }
+}
+
+void peer_connection::send_have(time_point now, piece_index piece) {
+    last_sent_ = now;
+    queue(wire::have_msg{piece});
+}
+
+void peer_connection::set_choking(time_point now, bool choke) {
+    if (choke == am_choking_) {
+        return;
+    }
+    am_choking_ = choke;
+    last_sent_ = now;
+    if (choke) {
+        queue(wire::choke_msg{});
+        // BEP 6: with the fast extension every request we drop must be rejected explicitly.
+        std::deque<block_request> kept;
+        for (const block_request& b : incoming_) {
+            if (std::find(allowed_fast_out_.begin(), allowed_fast_out_.end(), b.piece) !=
+                allowed_fast_out_.end()) {
+                kept.push_back(b);
+            } else if (fast_extension()) {
+                queue(wire::reject_msg{b.piece, b.begin, b.length});
+            }
+        }
+        incoming_.swap(kept);
+    } else {
+        queue(wire::unchoke_msg{});
+    }
+}
+
+void peer_connection::set_interested(time_point now, bool interested) {
+    if (interested == am_interested_) {
+        return;
+    }
+    am_interested_ = interested;
+    last_sent_ = now;
+    queue(interested ? wire::message{wire::interested_msg{}} : wire::message{wire::not_interested_msg{}});
+}
+
+void peer_connection::request(time_point now, const block_request& block) {
+    last_sent_ = now;
+    outstanding_.push_back(block);
+    queue(wire::request_msg{block.piece, block.begin, block.length});
+}
+
+void peer_connection::cancel(time_point now, const block_request& block) {
+    auto it = std::find(outstanding_.begin(), outstanding_.end(), block);
+    if (it == outstanding_.end()) {
+        return;
+    }
+    outstanding_.erase(it);
+    cancelled_.push_back(block);
+    while (cancelled_.size() > config_.cancelled_remembered_max) {
+        cancelled_.pop_front();
+    }
+    last_sent_ = now;
+    queue(wire::cancel_msg{block.piece, block.begin, block.length});
+}
+
+void peer_connection::send_block_header(time_point now, const block_request& block) {
+    last_sent_ = now;
+    wire::append_piece_header(send_, block.piece, block.begin, block.length);
+}
+
+void peer_connection::reject(time_point now, const block_request& block) {
+    if (fast_extension()) {
+        last_sent_ = now;
+        queue(wire::reject_msg{block.piece, block.begin, block.length});
+    }
+}
+
+void peer_connection::send_allowed_fast(time_point now, piece_index piece) {
+    if (!fast_extension() || allowed_fast_out_.size() >= allowed_fast_max) {
+        return;
+    }
+    allowed_fast_out_.push_back(piece);
+    last_sent_ = now;
+    queue(wire::allowed_fast_msg{piece});
+}
+
+void peer_connection::send_extension(time_point now, std::string_view name, std::string_view payload) {
+    const std::uint8_t id = their_ext_.id_of(name);
+    if (id == 0) {
+        return;
+    }
+    last_sent_ = now;
+    queue(wire::extended_msg{id, as_bytes(payload)});
+}
+
+}  // namespace hyphae::bittorrent

@@ -1,0 +1,288 @@
+#pragma once
+// The swarm machine for one torrent: peers, piece picking, choking, verification and, for magnet
+// links, fetching the info dictionary from peers (BEP 9). Sans-I/O: it never touches a socket,
+// a file or a clock.
+//
+// Inputs (each takes `now`, which never goes backwards):
+//   add_peers(), add_incoming()        peers to dial / a connection a peer opened
+//   on_connected(), on_stream_bytes(), on_send_done(), on_closed()   per connection
+//   on_disk_done()                     a disk job it asked for has finished
+//   on_timer()                         next_timer() has come
+// Outputs, drained by the driver after every input, in this order until all are empty:
+//   poll_transmit()   connect, send (buffers, in order per connection), close
+//   poll_disk_job()   write a block, read a block, hash a piece
+//   poll_event()      piece verified, download complete, peer banned, ...
+//   next_timer()      when to call on_timer()
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "hyphae/core/bitfield.hpp"
+#include "hyphae/core/endpoint.hpp"
+#include "hyphae/core/rng.hpp"
+#include "hyphae/core/sha.hpp"
+#include "hyphae/core/time.hpp"
+#include "hyphae/proto/bittorrent/choker.hpp"
+#include "hyphae/proto/bittorrent/metainfo.hpp"
+#include "hyphae/proto/bittorrent/peer_connection.hpp"
+#include "hyphae/proto/bittorrent/piece_picker.hpp"
+#include "hyphae/proto/bittorrent/token_bucket.hpp"
+
+namespace hyphae::bittorrent {
+
+// Bytes shared between the core, the disk threads and the socket writes: one copy per block.
+using shared_bytes = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+struct out_buffer {
+    shared_bytes owner;  // keeps `bytes` alive
+    byte_view bytes;
+};
+
+struct transmit {
+    enum class kind { connect, send, close };
+    kind what = kind::send;
+    connection_id conn = 0;
+    endpoint remote;               // connect
+    std::vector<out_buffer> data;  // send, in order
+    std::string reason;            // close
+};
+
+struct disk_job {
+    enum class kind { write, read, hash };
+    std::uint64_t id = 0;
+    kind what = kind::write;
+    piece_index piece = 0;
+    std::uint32_t begin = 0;
+    std::uint32_t length = 0;
+    shared_bytes data;  // write
+};
+
+struct disk_result {
+    bool ok = true;
+    std::string error;  // when !ok
+    shared_bytes data;  // read
+    sha1_hash hash;     // hash
+};
+
+enum class peer_source : std::uint8_t { manual, tracker, dht, pex, incoming };
+
+namespace torrent_events {
+struct metadata_received {};
+struct piece_verified {
+    piece_index piece;
+};
+struct piece_failed {
+    piece_index piece;
+};
+struct checking_done {
+    std::size_t pieces_have;
+};
+struct download_complete {};
+struct peer_connected {
+    connection_id conn;
+    endpoint remote;
+};
+struct peer_disconnected {
+    connection_id conn;
+    endpoint remote;
+    std::string reason;
+};
+struct peer_banned {
+    endpoint remote;
+    std::string reason;
+};
+struct disk_error {
+    std::string what;
+};
+}  // namespace torrent_events
+
+using torrent_event =
+    std::variant<torrent_events::metadata_received, torrent_events::piece_verified,
+                 torrent_events::piece_failed, torrent_events::checking_done,
+                 torrent_events::download_complete, torrent_events::peer_connected,
+                 torrent_events::peer_disconnected, torrent_events::peer_banned, torrent_events::disk_error>;
+
+struct torrent_config {
+    std::size_t connections_max = 50;
+    std::size_t connecting_max = 8;     // dials in flight
+    std::size_t candidates_max = 2000;  // known peers not connected
+    std::size_t request_queue_min = 4;  // blocks in flight per peer, before rates are known
+    std::size_t request_queue_max = 500;
+    double request_queue_seconds = 3.0;  // pipeline depth: this many seconds of the peer's rate
+    std::size_t disk_reads_per_peer_max = 16;
+    std::size_t send_buffer_max = 4 << 20;    // bytes handed to a socket and not yet written
+    std::size_t hash_jobs_max = 8;            // checking: pieces hashed at once
+    std::size_t writes_in_flight_max = 4096;  // blocks waiting for the disk before we stop requesting
+    int ban_strikes = 2;                      // a peer alone in a failed piece gets 2, one of several gets 1
+    duration connect_timeout = std::chrono::seconds(10);
+    duration request_timeout = std::chrono::seconds(30);
+    duration snub_timeout = std::chrono::seconds(60);
+    duration retry_after_failure = std::chrono::seconds(5);  // doubled for each failure in a row
+    int connect_failures_max = 6;                            // then the address is forgotten
+    duration tick_interval = std::chrono::seconds(1);
+    std::int64_t download_rate_max = 0;  // bytes/s, 0: unlimited
+    std::int64_t upload_rate_max = 0;
+    std::uint16_t listen_port = 0;
+    std::string client_name = "Hyphae";
+    picker_config picker{};
+    choker_config choking{};
+    peer_connection_config connection{};
+};
+
+struct torrent_stats {
+    std::int64_t downloaded = 0;  // payload from peers, including discarded blocks
+    std::int64_t uploaded = 0;
+    std::int64_t verified_bytes = 0;
+    std::int64_t wasted = 0;  // failed pieces and duplicates
+    double download_rate = 0;
+    double upload_rate = 0;
+    std::size_t peers = 0;
+    std::size_t seeds = 0;
+};
+
+class torrent {
+public:
+    // A torrent whose metadata we have. `have` (resume data) is trusted; `check` makes it hash
+    // every other piece first (seeding, or data on disk that resume data does not vouch for).
+    torrent(const metainfo& meta, const id160& peer_id, const torrent_config& config, std::uint64_t seed,
+            time_point now, std::optional<bitfield> have, bool check);
+    // A magnet link: the info dictionary comes from peers first.
+    torrent(const sha1_hash& info_hash, const id160& peer_id, const torrent_config& config,
+            std::uint64_t seed, time_point now);
+
+    // Inputs
+    void add_peers(time_point now, const std::vector<endpoint>& peers, peer_source source);
+    // Empty when the torrent takes no more connections or the address is banned: close it.
+    std::optional<connection_id> add_incoming(time_point now, const endpoint& remote);
+    void on_connected(time_point now, connection_id conn);
+    void on_stream_bytes(time_point now, connection_id conn, byte_view bytes);
+    void on_send_done(time_point now, connection_id conn, std::size_t bytes);
+    void on_closed(time_point now, connection_id conn, const std::string& reason);
+    void on_disk_done(time_point now, std::uint64_t job, const disk_result& result);
+    void on_timer(time_point now);
+    // Closes every connection and takes no new ones (the process is stopping).
+    void stop(time_point now);
+
+    // Outputs
+    std::optional<transmit> poll_transmit();
+    std::optional<disk_job> poll_disk_job();
+    std::optional<torrent_event> poll_event();
+    std::optional<time_point> next_timer() const;
+
+    // State
+    const sha1_hash& info_hash() const { return info_hash_; }
+    bool has_metadata() const { return meta_.has_value(); }
+    const metainfo& meta() const { return *meta_; }  // has_metadata() only
+    bool checking() const { return checking_; }
+    bool complete() const { return meta_ && picker_ && picker_->complete(); }
+    const bitfield& have() const;
+    torrent_stats stats(time_point now) const;
+    std::size_t connection_count() const { return peers_.size(); }
+
+    ~torrent();
+    torrent(const torrent&) = delete;
+    torrent& operator=(const torrent&) = delete;
+
+private:
+    struct peer;
+    struct candidate {
+        peer_source source = peer_source::manual;
+        int failures = 0;
+        time_point retry_at{};
+        bool connected = false;
+    };
+    struct pending_read {
+        connection_id conn;
+        block_request block;
+    };
+    struct pending_write {
+        connection_id conn;
+        piece_index piece;
+    };
+    struct pending_hash {
+        piece_index piece;
+        bool checking;
+    };
+
+    void init_metadata(time_point now, const metainfo& meta);
+    void connect_more(time_point now);
+    void process_peer(time_point now, peer& p);
+    void handle_event(time_point now, peer& p, const peer_event& e);
+    void on_peer_ready(time_point now, peer& p);
+    void greet(time_point now, peer& p);
+    void update_interest(time_point now, peer& p);
+    void fill_requests(time_point now, peer& p);
+    void on_block(time_point now, peer& p, const block_request& b, byte_view data);
+    void serve(time_point now, peer& p);
+    void flush(peer& p);
+    void drop(time_point now, connection_id conn, const std::string& reason, bool ban);
+    void run_choker(time_point now);
+    void on_piece_hashed(time_point now, piece_index piece, bool checking, const sha1_hash& hash);
+    void start_checking(time_point now);
+    void issue_checks();
+    void finish_checking(time_point now);
+    void broadcast_have(time_point now, piece_index piece);
+    void timeouts(time_point now);
+    std::uint64_t new_job(disk_job job);
+
+    // BEP 9 metadata
+    void send_pex(time_point now);
+    void handle_metadata_message(time_point now, peer& p, byte_view payload);
+    void request_metadata(time_point now, peer& p);
+    void on_metadata_complete(time_point now);
+
+    sha1_hash info_hash_;
+    id160 peer_id_;
+    torrent_config config_;
+    rng rng_;
+    std::optional<metainfo> meta_;
+    torrent_shape shape_;
+    std::optional<piece_picker> picker_;
+    choker choker_;
+    token_bucket download_limit_;
+    token_bucket upload_limit_;
+    bool checking_ = false;
+    bool completed_reported_ = false;
+    bool stopped_ = false;
+    piece_index next_check_ = 0;
+
+    std::unordered_map<connection_id, std::unique_ptr<peer>> peers_;
+    std::map<endpoint, candidate> candidates_;
+    std::map<endpoint, time_point> banned_;
+    connection_id next_conn_ = 1;
+
+    std::uint64_t next_job_ = 1;
+    std::unordered_map<std::uint64_t, pending_read> reads_;
+    std::unordered_map<std::uint64_t, pending_write> writes_;
+    std::unordered_map<std::uint64_t, pending_hash> hashes_;
+    std::vector<std::uint32_t> piece_writes_pending_;  // per piece: blocks not yet on disk
+    std::vector<std::uint8_t> piece_hash_waiting_;     // per piece: all blocks in, hash when written
+    std::unordered_map<piece_index, std::map<connection_id, int>> contributors_;  // for bans
+
+    // Metadata exchange (magnet links)
+    std::int64_t metadata_size_ = 0;
+    std::vector<std::uint8_t> metadata_;
+    std::vector<std::uint8_t> metadata_received_;  // per 16 KiB piece: 0 missing, 1 asked, 2 have
+    std::vector<connection_id> metadata_requester_;
+    std::map<connection_id, int> metadata_contributors_;
+
+    std::deque<transmit> transmits_;
+    std::deque<disk_job> disk_jobs_;
+    std::deque<torrent_event> events_;
+    time_point next_tick_;
+    time_point next_choke_;
+    time_point next_pex_;
+    time_point now_;
+    torrent_stats totals_;
+    rate_meter download_rate_;
+    rate_meter upload_rate_;
+};
+
+}  // namespace hyphae::bittorrent
