@@ -487,7 +487,7 @@ void harness::deliver(const endpoint& from, const std::string& bytes) {
 
 void harness::drain(const std::optional<std::string>* reply_tid, const endpoint* asker) {
     std::size_t transmits = 0;
-    while (auto t = node_.poll_transmit()) {
+    while (auto t = node_.poll_datagram()) {
         if (++transmits > config_.transmits_queued_max) {
             std::abort();
         }

@@ -55,7 +55,7 @@ void swarm_harness::drain(std::size_t index) {
     member& n = nodes_[index];
     torrent& core = *n.core;
     while (auto t = core.poll_transmit()) {
-        if (t->what == transmit::kind::connect) {
+        if (t->what == bittorrent::transmit::kind::connect) {
             auto target = std::find_if(nodes_.begin(), nodes_.end(),
                                        [&](const member& other) { return other.address == t->remote; });
             const connection_id conn = t->conn;
@@ -80,7 +80,7 @@ void swarm_harness::drain(std::size_t index) {
                 drain(index);
                 drain(other);
             });
-        } else if (t->what == transmit::kind::send) {
+        } else if (t->what == bittorrent::transmit::kind::send) {
             auto to = peer_of(index, t->conn);
             std::string bytes;
             std::size_t total = 0;

@@ -23,7 +23,7 @@ public:
     memory_storage(const bittorrent::metainfo& meta, std::string content)
         : meta_(meta), content_(std::move(content)) {}
     // Runs one job; `corrupt_piece` returns wrong data for reads of that piece (a bad seeder).
-    bittorrent::disk_result run(const bittorrent::disk_job& job);
+    disk_result run(const disk_job& job);
     const std::string& content() const { return content_; }
     std::optional<bittorrent::piece_index> corrupt_piece;
     bool corrupt_all = false;  // every read is wrong

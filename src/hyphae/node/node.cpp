@@ -137,14 +137,14 @@ void node::add_peers(time_point now, torrent_handle t, const std::vector<endpoin
     drain(now, t);
 }
 
-void node::drain_transmit(time_point now, torrent_handle t, transmit tx) {
+void node::drain_transmit(time_point now, torrent_handle t, bittorrent::transmit tx) {
     torrent_slot& slot = torrents_[t];
     node_transmit out;
     out.what = tx.what;
     out.remote = tx.remote;
     out.data = std::move(tx.data);
     out.reason = std::move(tx.reason);
-    if (tx.what == transmit::kind::connect) {
+    if (tx.what == bittorrent::transmit::kind::connect) {
         if (routes_.size() + pending_.size() >= config_.connections_max) {
             // Over the node's limit: the dial fails at once, and the torrent tries later.
             slot.core->on_closed(now, tx.conn, "too many connections in all");
@@ -159,7 +159,7 @@ void node::drain_transmit(time_point now, torrent_handle t, transmit tx) {
             return;
         }
         out.socket = it->second;
-        if (tx.what == transmit::kind::close) {
+        if (tx.what == bittorrent::transmit::kind::close) {
             routes_.erase(it->second);
             slot.sockets.erase(it);
         }
@@ -267,13 +267,13 @@ void node::add_dht_bootstrap(time_point now, const endpoint& ep) {
 }
 
 std::optional<dht::dht_transmit> node::poll_dht_transmit() {
-    return dht_ ? dht_->poll_transmit() : std::nullopt;
+    return dht_ ? dht_->poll_datagram() : std::nullopt;
 }
 
 void node::close_socket(socket_id s, std::string reason) {
     node_transmit out;
     out.socket = s;
-    out.what = transmit::kind::close;
+    out.what = bittorrent::transmit::kind::close;
     out.reason = std::move(reason);
     transmits_.push_back(std::move(out));
 }

@@ -77,13 +77,13 @@ struct node_transmit {
     socket_id socket = 0;
     bittorrent::transmit::kind what = bittorrent::transmit::kind::send;
     endpoint remote;
-    std::vector<bittorrent::out_buffer> data;
+    std::vector<out_buffer> data;
     std::string reason;
 };
 
 struct node_disk_job {
     torrent_handle torrent = 0;
-    bittorrent::disk_job job;
+    disk_job job;
 };
 
 struct node_tracker_request {
@@ -121,8 +121,7 @@ public:
     void on_send_done(time_point now, socket_id s, std::size_t bytes);
     void on_closed(time_point now, socket_id s, const std::string& reason);
     // Disk and time
-    void on_disk_done(time_point now, torrent_handle t, std::uint64_t job,
-                      const bittorrent::disk_result& result);
+    void on_disk_done(time_point now, torrent_handle t, std::uint64_t job, const disk_result& result);
     // Trackers
     void on_tracker_http_response(time_point now, std::uint64_t id, int status, byte_view body);
     void on_tracker_datagram(time_point now, std::uint64_t id, byte_view datagram);

@@ -70,7 +70,7 @@ void dht_runtime::pump() {
     pumping_ = true;
     for (;;) {
         bool any = false;
-        while (auto tx = core_.poll_transmit()) {
+        while (auto tx = core_.poll_datagram()) {
             any = true;
             asio::error_code ec;
             socket_.send_to(asio::buffer(tx->bytes), to_asio<asio::ip::udp::endpoint>(tx->to), 0, ec);

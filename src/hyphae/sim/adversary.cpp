@@ -288,7 +288,7 @@ void adversary_node::answer(const endpoint& from, krpc_message& message, const a
             break;
     }
     ++stats_.answers_out;
-    out.push_back(dht::dht_transmit{from, dht::encode_krpc(reply)});
+    out.push_back(dht::dht_transmit{from, to_buffer(dht::encode_krpc(reply))});
 }
 
 void adversary_node::on_datagram(time_point, const endpoint& from, byte_view bytes,
@@ -345,7 +345,7 @@ std::optional<time_point> adversary_node::on_timer(time_point now, const adversa
         m.query.target = self_.id;
     }
     ++stats_.pushes_out;
-    out.push_back(dht::dht_transmit{victim->ep, dht::encode_krpc(m)});
+    out.push_back(dht::dht_transmit{victim->ep, to_buffer(dht::encode_krpc(m))});
     return next_push_;
 }
 

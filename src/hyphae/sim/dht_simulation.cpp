@@ -565,7 +565,7 @@ void dht_simulation::start_lookup(const event& e) {
 
 void dht_simulation::flush(std::uint32_t i, time_point now) {
     sim_node& node = nodes_[i];
-    while (auto t = node.dht->poll_transmit()) {
+    while (auto t = node.dht->poll_datagram()) {
         send(i, now, t->to, std::move(t->bytes));
     }
     while (auto ev = node.dht->poll_event()) {
@@ -576,7 +576,7 @@ void dht_simulation::flush(std::uint32_t i, time_point now) {
     reschedule(i, now, node.dht->next_timer());
 }
 
-void dht_simulation::send(std::uint32_t from, time_point now, const endpoint& to, std::string bytes) {
+void dht_simulation::send(std::uint32_t from, time_point now, const endpoint& to, byte_buffer bytes) {
     sim_node& src = nodes_[from];
     ++counters_.datagrams;
     (src.honest ? counters_.bytes_honest : counters_.bytes_adversary) += bytes.size();

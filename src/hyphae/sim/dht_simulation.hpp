@@ -122,7 +122,7 @@ private:
     void start_lookup(const event& e);
 
     void flush(std::uint32_t i, time_point now);
-    void send(std::uint32_t from, time_point now, const endpoint& to, std::string bytes);
+    void send(std::uint32_t from, time_point now, const endpoint& to, byte_buffer bytes);
     void reschedule(std::uint32_t i, time_point now, std::optional<time_point> next);
     void note_done(std::uint32_t i, const dht::lookup_done& done);
     // Indexes into by_id_ of the ids sharing the first `bits` bits with `id`: [first, last).
@@ -157,7 +157,7 @@ private:
     dht::node_id attack_target_;
     struct flight {
         std::uint32_t from = 0;
-        std::string bytes;
+        byte_buffer bytes;
     };
     std::vector<flight> flights_;
     std::vector<std::uint32_t> free_flights_;

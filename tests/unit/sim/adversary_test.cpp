@@ -198,7 +198,7 @@ private:
         std::uint64_t order;
         std::size_t from;
         std::size_t to;
-        std::string bytes;
+        byte_buffer bytes;
         bool operator>(const delivery& other) const {
             return at != other.at ? at > other.at : order > other.order;
         }
@@ -216,7 +216,7 @@ private:
 
     void flush(std::size_t i) {
         if (members_[i].honest) {
-            while (auto tx = members_[i].honest->poll_transmit()) {
+            while (auto tx = members_[i].honest->poll_datagram()) {
                 schedule(i, std::move(*tx));
             }
             while (members_[i].honest->poll_event()) {
@@ -444,7 +444,7 @@ TEST(AdversaryNode, WrongRoutingAnswersWithFarHonestNodesAndIsBelieved) {
     asker.add_answered_contact(now, self, milliseconds(30));
     const node_id target = random_node_id(random);
     ASSERT_NE(asker.find_node(now, target), 0u);
-    auto query = asker.poll_transmit();
+    auto query = asker.poll_datagram();
     ASSERT_TRUE(query);
     ASSERT_EQ(query->to, self.ep);
     std::vector<dht_transmit> out;
@@ -471,7 +471,7 @@ TEST(AdversaryNode, WrongRoutingAnswersWithFarHonestNodesAndIsBelieved) {
     EXPECT_EQ(asker.stats().id_mismatch, 0u);
     EXPECT_EQ(asker.stats().malformed, 0u);
     std::size_t followed = 0;
-    while (auto tx = asker.poll_transmit()) {
+    while (auto tx = asker.poll_datagram()) {
         EXPECT_TRUE(far_endpoints.count(tx->to) == 1) << tx->to.to_string();
         ++followed;
     }
@@ -673,7 +673,7 @@ TEST(AdversaryNode, SameSeedSameOutput) {
         }
         std::vector<std::pair<endpoint, std::string>> sent;
         for (auto& tx : out) {
-            sent.emplace_back(tx.to, std::move(tx.bytes));
+            sent.emplace_back(tx.to, std::string(as_chars(tx.bytes)));
         }
         return sent;
     };

@@ -26,6 +26,7 @@
 
 #include "hyphae/core/bitfield.hpp"
 #include "hyphae/core/endpoint.hpp"
+#include "hyphae/core/io.hpp"
 #include "hyphae/core/rng.hpp"
 #include "hyphae/core/sha.hpp"
 #include "hyphae/core/time.hpp"
@@ -37,14 +38,6 @@
 
 namespace hyphae::bittorrent {
 
-// Bytes shared between the core, the disk threads and the socket writes: one copy per block.
-using shared_bytes = std::shared_ptr<const std::vector<std::uint8_t>>;
-
-struct out_buffer {
-    shared_bytes owner;  // keeps `bytes` alive
-    byte_view bytes;
-};
-
 struct transmit {
     enum class kind { connect, send, close };
     kind what = kind::send;
@@ -52,23 +45,6 @@ struct transmit {
     endpoint remote;               // connect
     std::vector<out_buffer> data;  // send, in order
     std::string reason;            // close
-};
-
-struct disk_job {
-    enum class kind { write, read, hash };
-    std::uint64_t id = 0;
-    kind what = kind::write;
-    piece_index piece = 0;
-    std::uint32_t begin = 0;
-    std::uint32_t length = 0;
-    shared_bytes data;  // write
-};
-
-struct disk_result {
-    bool ok = true;
-    std::string error;  // when !ok
-    shared_bytes data;  // read
-    sha1_hash hash;     // hash
 };
 
 enum class peer_source : std::uint8_t { manual, tracker, dht, pex, incoming };

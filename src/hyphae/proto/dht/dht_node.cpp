@@ -85,7 +85,9 @@ void dht_node::send(const endpoint& to, const krpc_message& message) {
         ++stats_.dropped_transmits;
         return;
     }
-    dht_transmit out{to, encode_krpc(message)};
+    scratch_.clear();
+    encode_krpc(scratch_, message);
+    dht_transmit out{to, byte_buffer(scratch_.begin(), scratch_.end())};
     ++stats_.datagrams_out;
     stats_.bytes_out += out.bytes.size();
     transmits_.push_back(std::move(out));
@@ -372,7 +374,15 @@ void dht_node::emit(dht_event event) {
     events_.push_back(std::move(event));
 }
 
-std::optional<dht_transmit> dht_node::poll_transmit() {
+std::optional<transmit> dht_node::poll_transmit() {
+    auto d = poll_datagram();
+    if (!d) {
+        return std::nullopt;
+    }
+    return transmit{std::move(*d)};
+}
+
+std::optional<dht_transmit> dht_node::poll_datagram() {
     if (transmit_head_ == transmits_.size()) {
         if (!transmits_.empty()) {
             transmits_.clear();

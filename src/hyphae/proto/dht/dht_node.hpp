@@ -1,7 +1,8 @@
 #pragma once
 // A Mainline DHT node (BEP 5, 32, 42, 43, 44, 51), sans-I/O: it answers queries, keeps its routing
-// table, stores peers and items for others, and runs lookups for its owner. The runtime drives
-// one over a real UDP socket; the simulator drives a million over a simulated network.
+// table, stores peers and items for others, and runs lookups for its owner. It is a service of
+// the host (core/service.hpp) that claims bencoded datagrams; the runtime drives it on the host's
+// UDP port, the simulator a million of them over a simulated network.
 //
 // Inputs (every one takes `now`, which never goes backwards):
 //   on_datagram(now, from, bytes)   a UDP datagram that arrived on the DHT socket
@@ -9,7 +10,7 @@
 //   commands: bootstrap, find_node, get_peers, announce, get_item, put_immutable, put_mutable,
 //   sample_infohashes; each returns a lookup id that its events carry
 // Outputs, drained after every input:
-//   poll_transmit()   datagrams to send, in order
+//   poll_transmit()   datagrams to send, in order (poll_datagram(): the same, typed)
 //   poll_event()      peers and items found, lookups done, our external address learnt
 //   next_timer()      the earliest query deadline or maintenance tick
 //
@@ -38,8 +39,10 @@
 
 #include "hyphae/core/address_rate_limiter.hpp"
 #include "hyphae/core/ed25519.hpp"
+#include "hyphae/core/io.hpp"
 #include "hyphae/core/keyed_hash.hpp"
 #include "hyphae/core/rng.hpp"
+#include "hyphae/core/service.hpp"
 #include "hyphae/core/time.hpp"
 #include "hyphae/proto/dht/item_store.hpp"
 #include "hyphae/proto/dht/krpc.hpp"
@@ -149,10 +152,8 @@ struct external_address {
 
 using dht_event = std::variant<peers_found, item_found, samples_found, lookup_done, external_address>;
 
-struct dht_transmit {
-    endpoint to;
-    std::string bytes;
-};
+// What the node sends: datagrams only.
+using dht_transmit = io::datagram;
 
 struct dht_stats {
     std::uint64_t datagrams_in = 0;
@@ -177,9 +178,15 @@ struct dht_stats {
     std::uint64_t unverified_contacts = 0;  // contacts in answers dropped by bep42_checks
 };
 
-class dht_node {
+class dht_node final : public service {
 public:
     dht_node(const dht_config& config, std::uint64_t seed, time_point now);
+
+    // The host's service contract: KRPC messages are bencoded dictionaries, "d1:...".
+    std::string_view name() const override { return "dht"; }
+    bool claims_datagram(byte_view bytes) const override { return !bytes.empty() && bytes[0] == 'd'; }
+    std::optional<transmit> poll_transmit() override;
+    bool has_events() const override { return event_head_ != events_.size(); }
 
     const node_id& id() const { return id_; }
     const routing_table& table() const { return table_; }
@@ -188,8 +195,8 @@ public:
     const item_store& items() const { return item_store_; }
     std::size_t lookups_running() const { return lookups_.size(); }
 
-    void on_datagram(time_point now, const endpoint& from, byte_view bytes);
-    void on_timer(time_point now);
+    void on_datagram(time_point now, const endpoint& from, byte_view bytes) override;
+    void on_timer(time_point now) override;
 
     // Contacts from a saved table: added as unconfirmed and pinged.
     void add_contacts(time_point now, const std::vector<node_contact>& contacts);
@@ -216,9 +223,9 @@ public:
     lookup_id sample_infohashes(time_point now, const node_id& target);
     void cancel(lookup_id id);
 
-    std::optional<dht_transmit> poll_transmit();
+    std::optional<dht_transmit> poll_datagram();
     std::optional<dht_event> poll_event();
-    std::optional<time_point> next_timer() const;
+    std::optional<time_point> next_timer() const override;
 
     // The routing table as bytes for a file (routing_table::save), and the id it was made for.
     std::string save_table() const;
@@ -322,6 +329,7 @@ private:
     std::vector<lookup> lookups_;
     std::vector<dht_transmit> transmits_;
     std::size_t transmit_head_ = 0;
+    std::string scratch_;  // encode buffer, reused
     std::vector<dht_event> events_;
     std::size_t event_head_ = 0;
     std::uint16_t next_tid_ = 0;

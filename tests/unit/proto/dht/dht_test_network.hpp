@@ -63,11 +63,11 @@ public:
     std::vector<std::string> inject(std::size_t to, const endpoint& from, std::string_view bytes) {
         nodes_[to]->on_datagram(now_, from, as_bytes(bytes));
         std::vector<std::string> replies;
-        while (auto tx = nodes_[to]->poll_transmit()) {
+        while (auto tx = nodes_[to]->poll_datagram()) {
             if (tx->to == from) {
                 auto decoded = decode_krpc(as_bytes(tx->bytes));
                 if (!decoded || decoded->type != krpc_message::kind::query) {
-                    replies.push_back(std::move(tx->bytes));
+                    replies.emplace_back(as_chars(tx->bytes));
                 }
             } else {
                 schedule(to, std::move(*tx));
@@ -126,7 +126,7 @@ private:
         std::uint64_t order;
         std::size_t from;
         std::size_t to;
-        std::string bytes;
+        byte_buffer bytes;
         bool operator>(const delivery& other) const {
             return at != other.at ? at > other.at : order > other.order;
         }
@@ -150,7 +150,7 @@ private:
     }
 
     void flush(std::size_t i) {
-        while (auto tx = nodes_[i]->poll_transmit()) {
+        while (auto tx = nodes_[i]->poll_datagram()) {
             schedule(i, std::move(*tx));
         }
         collect_events(i);
