@@ -19,6 +19,7 @@
 #include "hyphae/core/sha.hpp"
 #include "hyphae/proto/bittorrent/file_layout.hpp"
 #include "hyphae/proto/bittorrent/metainfo.hpp"
+#include "hyphae/runtime/block_storage.hpp"
 
 namespace hyphae {
 
@@ -26,24 +27,24 @@ struct storage_config {
     std::size_t open_files_max = 128;
 };
 
-class file_storage {
+class file_storage final : public block_storage {
 public:
     // `create`: make missing folders and files (sparse, at their full size; empty files too).
     static result<std::unique_ptr<file_storage>> open(const bittorrent::metainfo& meta,
                                                       const std::string& save_folder, bool create,
                                                       storage_config config = {});
-    ~file_storage();
+    ~file_storage() override;
     file_storage(const file_storage&) = delete;
     file_storage& operator=(const file_storage&) = delete;
 
-    result<void> write(bittorrent::piece_index piece, std::uint32_t begin, byte_view data);
+    result<void> write(bittorrent::piece_index piece, std::uint32_t begin, byte_view data) override;
     result<std::vector<std::uint8_t>> read(bittorrent::piece_index piece, std::uint32_t begin,
-                                           std::uint32_t length);
+                                           std::uint32_t length) override;
     // Blocks written in order from a piece's start are hashed as they are written, from memory;
     // hash_piece() then reads back only what came out of order, if anything.
-    result<sha1_hash> hash_piece(bittorrent::piece_index piece);
+    result<sha1_hash> hash_piece(bittorrent::piece_index piece) override;
     // fsync every file written since the last sync (before resume data claims pieces are on disk).
-    result<void> sync();
+    result<void> sync() override;
 
     const std::string& save_folder() const { return folder_; }
     std::string path_of(std::size_t file) const { return folder_ + "/" + meta_.files[file].path; }
