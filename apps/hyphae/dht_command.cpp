@@ -15,10 +15,11 @@
 #include "hyphae/core/bencode.hpp"
 #include "hyphae/core/ed25519.hpp"
 #include "hyphae/core/encoding.hpp"
+#include "hyphae/host/host.hpp"
 #include "hyphae/proto/dht/dht_node.hpp"
 #include "hyphae/proto/dht/item.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
-#include "hyphae/runtime/dht_runtime.hpp"
+#include "hyphae/runtime/host_runtime.hpp"
 #include "hyphae/runtime/runtime_clock.hpp"
 
 namespace hyphae::cli {
@@ -91,20 +92,26 @@ result<saved_state> load_state(const std::string& path) {
     return state;
 }
 
-// One node on a socket, its event loop, its signals and its state file.
-class dht_session {
+// One node: a host with the DHT service on the one runtime, its signals and its state file.
+class dht_session final : public host_owner {
 public:
-    explicit dht_session(const dht_options& options) : options_(options), signals_(io_, SIGINT, SIGTERM) {}
+    explicit dht_session(const dht_options& options) : options_(options) {}
 
     // `one_shot`: a command that must ask other nodes, so it needs someone to ask.
     result<void> start(bool one_shot = true) {
-        auto bootstrap = resolve_bootstrap(io_, options_.bootstrap);
-        if (!bootstrap) {
-            return tl::unexpected(bootstrap.error());
-        }
         auto state = load_state(options_.state_file);
         if (!state) {
             return tl::unexpected(state.error());
+        }
+        runtime_config rc;
+        rc.bind_address = options_.bind;
+        rc.udp = runtime_config::udp_mode::port;
+        rc.udp_port = options_.port;
+        rc.udp_socket_buffer_bytes = 1 << 20;
+        runtime_ = std::make_unique<host_runtime>(host_, rc, this);
+        auto bootstrap = resolve_bootstrap(runtime_->context(), options_.bootstrap);
+        if (!bootstrap) {
+            return tl::unexpected(bootstrap.error());
         }
         if (one_shot && bootstrap->empty() && state->contacts.empty()) {
             return fail(errc::invalid_argument, "dht",
@@ -113,68 +120,88 @@ public:
         dht::dht_config config;
         config.id = state->id;
         config.bootstrap = *bootstrap;
-        node_ = std::make_unique<dht::dht_node>(config, os_seed(), runtime_now());
-        node_->add_contacts(runtime_now(), state->contacts);
-        dht_runtime_config rc;
-        rc.bind_address = options_.bind;
-        rc.port = options_.port;
-        runtime_ = std::make_unique<dht_runtime>(io_, *node_, rc);
-        auto local = runtime_->open();
-        if (!local) {
-            return tl::unexpected(local.error());
+        const time_point now = runtime_now();
+        dht_ = host_.add(now, std::make_unique<dht::dht_node>(config, os_seed(), now));
+        call([&](dht::dht_node& n, time_point at) { n.add_contacts(at, state->contacts); });
+        if (auto opened = runtime_->open(); !opened) {
+            return tl::unexpected(opened.error());
         }
-        runtime_->on_event = [this](const dht::dht_event& e) {
-            if (on_event) {
-                on_event(e);
-            }
-        };
-        signals_.async_wait([this](const asio::error_code& ec, int) {
+        signals_ = std::make_unique<asio::signal_set>(runtime_->context(), SIGINT, SIGTERM);
+        signals_->async_wait([this](const asio::error_code& ec, int) {
             if (!ec) {
                 interrupted_ = true;
-                io_.stop();
+                runtime_->stop();
             }
         });
         return {};
     }
 
-    dht::dht_node& node() { return *node_; }
-    dht_runtime& runtime() { return *runtime_; }
-    asio::io_context& io() { return io_; }
+    // Runs a command on the node and carries out what it asks for.
+    template <class F>
+    auto call(F&& command) -> std::invoke_result_t<F, dht::dht_node&, time_point> {
+        const time_point now = runtime_now();
+        auto run = [&] {
+            return host_.call<dht::dht_node>(now, dht_, [&](dht::dht_node& n) { return command(n, now); });
+        };
+        if constexpr (std::is_void_v<decltype(run())>) {
+            run();
+            if (runtime_) {
+                runtime_->pump();
+            }
+        } else {
+            auto out = run();
+            if (runtime_) {
+                runtime_->pump();
+            }
+            return out;
+        }
+    }
+
+    const dht::dht_node& node() { return host_.get<dht::dht_node>(dht_); }
+    host_runtime& runtime() { return *runtime_; }
     bool interrupted() const { return interrupted_; }
     std::function<void(const dht::dht_event&)> on_event;
 
+    void on_ready(time_point, service_id id) override {
+        auto& n = host_.get<dht::dht_node>(id);
+        while (auto e = n.poll_event()) {
+            if (on_event) {
+                on_event(*e);
+            }
+        }
+    }
+
     // Runs the loop until stop(), a signal, or `limit`; false on the deadline.
     bool run_for(std::chrono::seconds limit) {
-        asio::steady_timer deadline(io_);
+        asio::steady_timer deadline(runtime_->context());
         bool expired = false;
         if (limit.count() > 0) {
             deadline.expires_after(limit);
             deadline.async_wait([&](const asio::error_code& ec) {
                 if (!ec) {
                     expired = true;
-                    io_.stop();
+                    runtime_->stop();
                 }
             });
         }
-        runtime_->pump();
-        io_.run();
+        runtime_->run();
         deadline.cancel();
         return !expired;
     }
 
     result<void> save() {
-        if (options_.state_file.empty() || !node_) {
+        if (options_.state_file.empty() || dht_ == 0) {
             return {};
         }
-        return write_file_atomically(options_.state_file, node_->save_table(), overwrite::allow);
+        return write_file_atomically(options_.state_file, node().save_table(), overwrite::allow);
     }
 
 private:
     dht_options options_;
-    asio::io_context io_;
-    asio::signal_set signals_;
-    std::unique_ptr<dht::dht_node> node_;
-    std::unique_ptr<dht_runtime> runtime_;
+    host host_;
+    service_id dht_ = 0;
+    std::unique_ptr<host_runtime> runtime_;
+    std::unique_ptr<asio::signal_set> signals_;
     bool interrupted_ = false;
 };
 
@@ -208,10 +235,10 @@ result<dht::lookup_done> run_one(dht_session& session, const dht_options& option
         }
         if (const auto* d = std::get_if<dht::lookup_done>(&e); d && d->id == id) {
             done = *d;
-            session.io().stop();
+            session.runtime().stop();
         }
     };
-    id = start(session.node(), runtime_now());
+    id = session.call(start);
     if (id == 0) {
         return fail(errc::limit_exceeded, "dht", "too many lookups running");
     }
@@ -279,12 +306,12 @@ int run_node(const dht_options& options) {
     if (auto started = session.start(false); !started) {
         return report(started.error());
     }
-    const endpoint local = *session.runtime().local_endpoint();
+    const endpoint local = *session.runtime().udp_endpoint();
     fmt::print("dht: node id {}\n", session.node().id().to_hex());
     fmt::print("dht: listening on {}\n", local.to_string());
     std::fflush(stdout);
     if (!options.bootstrap.empty() || session.node().table().size() > 0) {
-        session.node().bootstrap(runtime_now());
+        session.call([](dht::dht_node& n, time_point now) { n.bootstrap(now); });
     }
     session.on_event = [&](const dht::dht_event& e) {
         if (const auto* d = std::get_if<dht::lookup_done>(&e); d && d->kind == dht::lookup_kind::bootstrap) {
@@ -296,7 +323,7 @@ int run_node(const dht_options& options) {
             std::fflush(stdout);
         }
     };
-    asio::steady_timer status(session.io());
+    asio::steady_timer status(session.runtime().context());
     std::function<void()> report_status = [&] {
         status.expires_after(std::chrono::seconds(std::max(1u, options.status_interval)));
         status.async_wait([&](const asio::error_code& ec) {

@@ -52,22 +52,23 @@ void hyphae_fleet::run_on_loop(const std::function<void()>& f) {
 void hyphae_fleet::start(std::size_t count, const dht::dht_config& config) {
     run_on_loop([&] {
         for (std::size_t i = 0; i < count; ++i) {
-            auto m = std::make_unique<member>();
             const std::size_t index = members_.size();
-            m->node = std::make_unique<dht::dht_node>(config, seed_ * 1000003 + index, runtime_now());
-            dht_runtime_config rc;
+            auto m = std::make_unique<member>(*this, index);
+            m->dht = m->h.add(runtime_now(), std::make_unique<dht::dht_node>(config, seed_ * 1000003 + index,
+                                                                             runtime_now()));
+            runtime_config rc;
             rc.bind_address = "127.0.0.1";
-            m->runtime = std::make_unique<dht_runtime>(io_, *m->node, rc);
-            auto local = m->runtime->open();
-            if (!local) {
+            rc.udp = runtime_config::udp_mode::port;
+            rc.udp_socket_buffer_bytes = 1 << 20;
+            rc.udp_batch = 8;  // twenty nodes in one process: small batch buffers each
+            m->runtime = std::make_unique<host_runtime>(m->h, rc, m.get(), io_);
+            auto opened = m->runtime->open();
+            if (!opened) {
                 throw std::runtime_error("hyphae node " + std::to_string(index) + ": " +
-                                         local.error().message());
+                                         opened.error().message());
             }
-            m->runtime->on_event = [this, index](const dht::dht_event& e) {
-                on_event(index, e);
-            };
-            endpoints_.push_back(*local);
-            ids_.push_back(m->node->id());
+            endpoints_.push_back(*m->runtime->udp_endpoint());
+            ids_.push_back(m->node().id());
             members_.push_back(std::move(m));
         }
     });
@@ -77,12 +78,13 @@ void hyphae_fleet::join(std::size_t i, const std::vector<endpoint>& bootstrap,
                         const std::vector<dht::node_contact>& contacts) {
     run_on_loop([&] {
         member& m = *members_.at(i);
-        for (const auto& ep : bootstrap) {
-            m.node->add_bootstrap(ep);
-        }
-        m.node->add_contacts(runtime_now(), contacts);
-        m.node->bootstrap(runtime_now());
-        m.runtime->pump();
+        m.call([&](dht::dht_node& n) {
+            for (const auto& ep : bootstrap) {
+                n.add_bootstrap(ep);
+            }
+            n.add_contacts(runtime_now(), contacts);
+            return n.bootstrap(runtime_now());
+        });
     });
 }
 
@@ -91,24 +93,23 @@ dht::lookup_id hyphae_fleet::start_lookup(std::size_t i, dht::lookup_kind kind, 
     run_on_loop([&] {
         member& m = *members_.at(i);
         const time_point now = runtime_now();
-        switch (kind) {
-            case dht::lookup_kind::get_peers:
-                id = m.node->get_peers(now, target);
-                break;
-            case dht::lookup_kind::announce:
-                id = m.node->announce(now, target, 0);
-                break;
-            default:
-                id = m.node->find_node(now, target);
-                break;
-        }
+        // Events the command emits at once (an empty table finishes the lookup there) are
+        // delivered by the pump, after the lookup is registered.
+        id = m.h.call<dht::dht_node>(now, m.dht, [&](dht::dht_node& n) {
+            switch (kind) {
+                case dht::lookup_kind::get_peers:
+                    return n.get_peers(now, target);
+                case dht::lookup_kind::announce:
+                    return n.announce(now, target, 0);
+                default:
+                    return n.find_node(now, target);
+            }
+        });
         if (id != 0) {
             m.started[id] = now;
             std::lock_guard lock(mutex_);
             m.lookups[id];  // events of this lookup are kept from now on
         }
-        // Events the command emitted at once (an empty table finishes the lookup there) are
-        // delivered by this pump, after the lookup is registered.
         m.runtime->pump();
     });
     return id;
@@ -158,9 +159,11 @@ fleet_lookup hyphae_fleet::wait(std::size_t i, dht::lookup_id id, std::chrono::m
 void hyphae_fleet::cancel(std::size_t i, dht::lookup_id id) {
     run_on_loop([&] {
         member& m = *members_.at(i);
-        m.node->cancel(id);
+        m.call([&](dht::dht_node& n) {
+            n.cancel(id);
+            return 0;
+        });
         m.started.erase(id);
-        m.runtime->pump();
     });
 }
 
@@ -168,7 +171,7 @@ std::vector<std::size_t> hyphae_fleet::table_sizes() {
     std::vector<std::size_t> out;
     run_on_loop([&] {
         for (auto& m : members_) {
-            out.push_back(m->node->table().size());
+            out.push_back(m->node().table().size());
         }
     });
     return out;
@@ -178,7 +181,7 @@ std::vector<fleet_node_memory> hyphae_fleet::memory() {
     std::vector<fleet_node_memory> out;
     run_on_loop([&] {
         for (auto& m : members_) {
-            const dht::dht_node& n = *m->node;
+            const dht::dht_node& n = m->node();
             fleet_node_memory mem;
             mem.table_bytes = n.table().memory_bytes();
             mem.peer_store_bytes = n.peers().memory_bytes();
@@ -198,7 +201,7 @@ std::vector<dht::dht_stats> hyphae_fleet::stats() {
     std::vector<dht::dht_stats> out;
     run_on_loop([&] {
         for (auto& m : members_) {
-            out.push_back(m->node->stats());
+            out.push_back(m->node().stats());
         }
     });
     return out;

@@ -1,6 +1,7 @@
 #pragma once
-// Hyphae's side of the DHT benchmark: N dht_nodes in this process, each on its own UDP socket on
-// 127.0.0.1 (its own dht_runtime), all on one Asio event loop that runs on one thread of its own.
+// Hyphae's side of the DHT benchmark: N nodes in this process, each a host with the DHT service on
+// its own UDP socket on 127.0.0.1 (its own host_runtime), all on one Asio event loop that runs on
+// one thread of its own.
 // The benchmark's main thread talks to them through this class, which posts every call onto the
 // loop and waits for it, so the cores are only ever touched by the loop thread. Lookups are
 // timed on the loop thread with the runtime's clock, as the core sees time.
@@ -21,8 +22,11 @@
 
 #include <asio.hpp>
 
+#include "hyphae/host/host.hpp"
+#include "hyphae/host/host_owner.hpp"
 #include "hyphae/proto/dht/dht_node.hpp"
-#include "hyphae/runtime/dht_runtime.hpp"
+#include "hyphae/runtime/host_runtime.hpp"
+#include "hyphae/runtime/runtime_clock.hpp"
 
 namespace hyphae::bench {
 
@@ -88,9 +92,27 @@ public:
     void run_on_loop(const std::function<void()>& f);
 
 private:
-    struct member {
-        std::unique_ptr<dht::dht_node> node;
-        std::unique_ptr<dht_runtime> runtime;
+    struct member final : host_owner {
+        member(hyphae_fleet& f, std::size_t i) : fleet(f), index(i) {}
+        void on_ready(time_point, service_id id) override {
+            while (auto e = node().poll_event()) {
+                (void)id;
+                fleet.on_event(index, *e);
+            }
+        }
+        dht::dht_node& node() { return h.get<dht::dht_node>(dht); }
+        // A command to the node, its outputs then carried out.
+        template <class F>
+        auto call(F&& command) {
+            auto out = h.call<dht::dht_node>(runtime_now(), dht, command);
+            runtime->pump();
+            return out;
+        }
+        hyphae_fleet& fleet;
+        std::size_t index;
+        host h;
+        service_id dht = 0;
+        std::unique_ptr<host_runtime> runtime;
         std::unique_ptr<asio::ip::udp::socket> black_hole;
         std::map<dht::lookup_id, fleet_lookup> lookups;  // guarded by mutex_
         std::map<dht::lookup_id, time_point> started;    // loop thread only

@@ -68,20 +68,47 @@ struct host_runtime::udp_buffers {
 };
 
 host_runtime::host_runtime(host& h, const runtime_config& config, host_owner* owner)
+    : host_runtime(h, config, owner, *new asio::io_context) {
+    own_loop_.reset(&io_);
+}
+
+host_runtime::host_runtime(host& h, const runtime_config& config, host_owner* owner,
+                           asio::io_context& shared_loop)
     : host_(h),
       config_(config),
       owner_(owner),
+      io_(shared_loop),
       acceptor_(io_),
       udp_(io_),
       timer_(io_),
       resolver_(io_),
-      read_buffer_(config.read_buffer_size),
-      udp_buffers_(std::make_unique<udp_buffers>(std::max(config.udp_batch, 1u))),
-      disk_(std::make_unique<disk_pool>(std::max(config.disk_threads, 1u))) {}
+      udp_buffers_(std::make_unique<udp_buffers>(std::max(config.udp_batch, 1u))) {}
 
 host_runtime::~host_runtime() {
     // Disk threads may still hold storages and post completions: finish them first.
     disk_.reset();
+    close();
+    connections_.clear();
+    timer_.cancel();
+    resolver_.cancel();
+}
+
+disk_pool& host_runtime::disk() {
+    if (!disk_) {
+        disk_ = std::make_unique<disk_pool>(std::max(config_.disk_threads, 1u));
+    }
+    return *disk_;
+}
+
+void host_runtime::close() {
+    for (auto& [id, c] : connections_) {
+        c->closed = true;
+        asio::error_code ignored;
+        c->linger.cancel();
+        c->socket.close(ignored);
+    }
+    connections_.clear();
+    close_sockets();
 }
 
 // ---- opening ----
@@ -223,7 +250,7 @@ std::shared_ptr<block_storage> host_runtime::storage(service_id service, std::ui
 }
 
 void host_runtime::run_on_disk(std::function<void()> work, std::function<void()> done) {
-    disk_->submit([this, work = std::move(work), done = std::move(done)]() mutable {
+    disk().submit([this, work = std::move(work), done = std::move(done)]() mutable {
         work();
         asio::post(io_, [this, done = std::move(done)] {
             done();
@@ -365,6 +392,9 @@ void host_runtime::wait_read(conn_id id) {
 
 void host_runtime::read_ready(conn_id id) {
     auto c = connections_.at(id);
+    if (read_buffer_.empty()) {
+        read_buffer_.resize(config_.read_buffer_size);  // a UDP-only node never needs it
+    }
     for (int i = 0; i < reads_per_wakeup; ++i) {
         asio::error_code ec;
         const std::size_t n = c->socket.read_some(asio::buffer(read_buffer_), ec);

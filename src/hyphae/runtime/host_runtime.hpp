@@ -63,6 +63,8 @@ struct runtime_counters {
 class host_runtime {
 public:
     host_runtime(host& h, const runtime_config& config, host_owner* owner = nullptr);
+    // Several runtimes may share one event loop (a benchmark's fleet of nodes on one thread).
+    host_runtime(host& h, const runtime_config& config, host_owner* owner, asio::io_context& shared_loop);
     ~host_runtime();
     host_runtime(const host_runtime&) = delete;
     host_runtime& operator=(const host_runtime&) = delete;
@@ -84,6 +86,8 @@ public:
     // Runs the loop until stop() (from a handler or a signal).
     void run();
     void stop() { io_.stop(); }
+    // Closes the sockets; connections are dropped without telling the host.
+    void close();
     // Carries out what the host and the owner have to do; call after calling into them from
     // outside a handler of this runtime.
     void pump();
@@ -117,10 +121,13 @@ private:
     void resolve(routed_resolve query);
     void arm_timer();
 
+    disk_pool& disk();
+
     host& host_;
     runtime_config config_;
     host_owner* owner_;
-    asio::io_context io_;
+    std::unique_ptr<asio::io_context> own_loop_;
+    asio::io_context& io_;
     asio::ip::tcp::acceptor acceptor_;
     asio::ip::udp::socket udp_;
     asio::steady_timer timer_;
@@ -134,7 +141,7 @@ private:
     std::unique_ptr<udp_buffers> udp_buffers_;
     std::vector<io::datagram> outgoing_;
     std::map<std::pair<service_id, std::uint64_t>, std::shared_ptr<block_storage>> storages_;
-    std::unique_ptr<disk_pool> disk_;
+    std::unique_ptr<disk_pool> disk_;  // started at the first disk job
     runtime_counters counters_;
     bool pumping_ = false;
 };

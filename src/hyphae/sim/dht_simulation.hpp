@@ -2,7 +2,7 @@
 // Runs a scenario: N unchanged dht_node cores (and the scenario's adversaries) over a simulated
 // network in virtual time, one event queue, deterministic for a seed.
 //
-// The driver is to the cores what dht_runtime is to one core: it hands each one its datagrams
+// The driver is to the cores what the runtime is to one host: it hands each one its datagrams
 // and timer wake-ups with `now`, drains poll_transmit / poll_event after every input, and asks
 // next_timer() when to wake it again. Between cores sits the network model: per-pair latency
 // (latency_model), independent loss, a per-node upload cap that queues datagrams, and NATs that
