@@ -64,6 +64,41 @@ void dht_node::add_bootstrap(const endpoint& ep) {
     }
 }
 
+void dht_node::add_bootstrap_name(time_point now, std::string host, std::uint16_t port) {
+    (void)now;
+    if (resolving_.size() >= config_.bootstrap_names_max) {
+        return;
+    }
+    const std::uint64_t id = next_resolve_++;
+    resolving_.push_back(id);
+    resolves_.push_back(resolve_query{id, std::move(host), port});
+}
+
+std::optional<resolve_query> dht_node::poll_resolve() {
+    if (resolves_.empty()) {
+        return std::nullopt;
+    }
+    resolve_query q = std::move(resolves_.front());
+    resolves_.erase(resolves_.begin());
+    return q;
+}
+
+void dht_node::on_resolved(time_point now, std::uint64_t query, const resolve_result& result) {
+    if (std::erase(resolving_, query) == 0 || !result) {
+        return;  // unknown, or the name did not resolve: the other bootstrap nodes may do
+    }
+    bool added = false;
+    for (const endpoint& ep : *result) {
+        if (ep.address.is_v4()) {
+            add_bootstrap(ep);
+            added = true;
+        }
+    }
+    if (added && table_.size() < config_.lookup.result_size) {
+        bootstrap(now);
+    }
+}
+
 void dht_node::add_contacts(time_point now, const std::vector<node_contact>& contacts) {
     for (const auto& c : contacts) {
         if (c.id != id_) {

@@ -79,6 +79,7 @@ struct dht_config {
     std::size_t lookups_max = 64;
     std::size_t transmits_queued_max = 1024;
     std::size_t events_queued_max = 1024;
+    std::size_t bootstrap_names_max = 16;
     std::size_t peers_per_answer_max = 50;    // get_peers values: keeps the answer under ~1000 bytes
     std::size_t samples_per_answer_max = 20;  // BEP 51
     double query_rate = 50;                   // per source address a second (0: no limit)
@@ -204,6 +205,12 @@ public:
     // simulator's stabilised start fills 10^6 tables this way instead of 10^8 bootstrap queries.
     void add_answered_contact(time_point now, const node_contact& contact, duration rtt);
     void add_bootstrap(const endpoint& ep);
+    // A bootstrap node known by name ("router.bittorrent.com", 6881): looked up through the host
+    // (poll_resolve); once its IPv4 addresses come in, the node joins through them if its table
+    // is still short of k nodes. At most bootstrap_names_max names are pending.
+    void add_bootstrap_name(time_point now, std::string host, std::uint16_t port);
+    std::optional<resolve_query> poll_resolve() override;
+    void on_resolved(time_point now, std::uint64_t query, const resolve_result& result) override;
 
     // Commands. Each returns an id for its events, or 0 when lookups_max are running (or, for
     // puts, when the value is not exactly one bencoded value).
@@ -329,7 +336,10 @@ private:
     std::vector<lookup> lookups_;
     std::vector<dht_transmit> transmits_;
     std::size_t transmit_head_ = 0;
-    std::string scratch_;  // encode buffer, reused
+    std::string scratch_;                   // encode buffer, reused
+    std::vector<resolve_query> resolves_;   // bootstrap names to look up
+    std::vector<std::uint64_t> resolving_;  // their ids, until answered
+    std::uint64_t next_resolve_ = 1;
     std::vector<dht_event> events_;
     std::size_t event_head_ = 0;
     std::uint16_t next_tid_ = 0;
