@@ -655,6 +655,9 @@ void host_runtime::pump() {
                 owner_->on_ready(now, *id);
             }
         }
+        if (owner_ != nullptr && owner_->on_pump(now)) {
+            more = true;
+        }
         while (auto t = host_.poll_transmit()) {
             more = true;
             if (auto* d = std::get_if<io::datagram>(&*t)) {

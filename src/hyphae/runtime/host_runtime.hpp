@@ -63,6 +63,8 @@ struct runtime_counters {
 class host_runtime {
 public:
     host_runtime(host& h, const runtime_config& config, host_owner* owner = nullptr);
+    // The owner may come later than the runtime (it may need the runtime itself).
+    void set_owner(host_owner* owner) { owner_ = owner; }
     // Several runtimes may share one event loop (a benchmark's fleet of nodes on one thread).
     host_runtime(host& h, const runtime_config& config, host_owner* owner, asio::io_context& shared_loop);
     ~host_runtime();
