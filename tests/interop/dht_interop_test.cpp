@@ -30,9 +30,7 @@ using test::run_dht_command;
 class dht_interop : public ::testing::Test {
 protected:
     void SetUp() override {
-        if (!lt_dht_node::available()) {
-            GTEST_SKIP() << lt_dht_node::unavailable_reason();
-        }
+        ASSERT_TRUE(lt_dht_node::available()) << lt_dht_node::unavailable_reason();
         lt_ = test::start_lt_dht_mesh(3, 30s);
         std::vector<std::string> lt_endpoints;
         for (const auto& n : lt_) {
@@ -162,9 +160,7 @@ TEST_F(dht_interop, mutable_items_cross_both_ways) {
 // A magnet with no tracker and no peer: Hyphae finds its only peer, a libtorrent seed, through
 // the DHT alone, fetches the metadata from it and downloads the content.
 TEST(dht_magnet, hyphae_downloads_a_magnet_from_a_libtorrent_seed_found_through_the_dht) {
-    if (!lt_dht_node::available()) {
-        GTEST_SKIP() << lt_dht_node::unavailable_reason();
-    }
+    ASSERT_TRUE(lt_dht_node::available()) << lt_dht_node::unavailable_reason();
     const std::string python = "/usr/bin/python3";
     const std::string lt_peer = std::string(HYPHAE_SOURCE_DIR) + "/tests/interop/lt_peer.py";
     hyphae_dht_node first(HYPHAE_BIN, {});

@@ -22,11 +22,7 @@ constexpr std::size_t mesh_size = 4;
 
 class lt_dht_harness : public ::testing::Test {
 protected:
-    void SetUp() override {
-        if (!lt_dht_node::available()) {
-            GTEST_SKIP() << lt_dht_node::unavailable_reason();
-        }
-    }
+    void SetUp() override { ASSERT_TRUE(lt_dht_node::available()) << lt_dht_node::unavailable_reason(); }
 };
 
 // Asks `node` for the peers of `info_hash` until `wanted` is among them or the deadline passes.

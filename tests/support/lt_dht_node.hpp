@@ -63,7 +63,9 @@ public:
         std::string script;                  // empty: tests/interop/lt_dht.py of this tree
     };
 
-    // Whether /usr/bin/python3 imports libtorrent; if not, why (for GTEST_SKIP). Checked once.
+    // Whether /usr/bin/python3 imports libtorrent; if not, why. Checked once. A test that needs it
+    // fails with the reason, as the BitTorrent interop tests do: a missing client is a broken
+    // setup, never a pass.
     static bool available();
     static std::string unavailable_reason();
 
