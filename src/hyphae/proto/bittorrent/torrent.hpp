@@ -9,13 +9,13 @@
 //   on_disk_done()                     a disk job it asked for has finished
 //   on_timer()                         next_timer() has come
 // Outputs, drained by the driver after every input, in this order until all are empty:
-//   poll_transmit()   connect, send (buffers, in order per connection), close
-//   poll_disk_job()   write a block, read a block, hash a piece
+//   poll_transmit()   io::connect, io::send (buffers, in order per connection), io::close
+//                     (core/io.hpp), whose conn is the torrent's own connection_id
+//   poll_disk_job()   write a block, read a block, hash a piece (storage left 0: the driver's)
 //   poll_event()      piece verified, download complete, peer banned, ...
 //   next_timer()      when to call on_timer()
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,8 +26,10 @@
 
 #include "hyphae/core/bitfield.hpp"
 #include "hyphae/core/endpoint.hpp"
+#include "hyphae/core/fifo.hpp"
 #include "hyphae/core/io.hpp"
 #include "hyphae/core/rng.hpp"
+#include "hyphae/core/service.hpp"
 #include "hyphae/core/sha.hpp"
 #include "hyphae/core/time.hpp"
 #include "hyphae/proto/bittorrent/choker.hpp"
@@ -37,15 +39,6 @@
 #include "hyphae/proto/bittorrent/token_bucket.hpp"
 
 namespace hyphae::bittorrent {
-
-struct transmit {
-    enum class kind { connect, send, close };
-    kind what = kind::send;
-    connection_id conn = 0;
-    endpoint remote;               // connect
-    std::vector<out_buffer> data;  // send, in order
-    std::string reason;            // close
-};
 
 enum class peer_source : std::uint8_t { manual, tracker, dht, pex, incoming };
 
@@ -187,32 +180,46 @@ private:
         bool checking;
     };
 
+    // Inputs and outputs (torrent.cpp)
     void init_metadata(time_point now, const metainfo& meta);
-    void connect_more(time_point now);
     void process_peer(time_point now, peer& p);
     void handle_event(time_point now, peer& p, const peer_event& e);
+    void flush(peer& p);
+    std::uint64_t new_job(disk_job job);
+
+    // Peers (torrent_peers.cpp): dialling, incoming connections, greeting, drop and ban, timeouts
+    void connect_more(time_point now);
     void on_peer_ready(time_point now, peer& p);
     void greet(time_point now, peer& p);
+    void drop(time_point now, connection_id conn, const std::string& reason, bool ban);
+    void timeouts(time_point now);
+
+    // Downloading (torrent_download.cpp): interest, requests, blocks, writes
     void update_interest(time_point now, peer& p);
     void fill_requests(time_point now, peer& p);
     void on_block(time_point now, peer& p, const block_request& b, byte_view data);
-    void serve(time_point now, peer& p);
-    void flush(peer& p);
-    void drop(time_point now, connection_id conn, const std::string& reason, bool ban);
-    void run_choker(time_point now);
+    void write_done(time_point now, const pending_write& pending, const disk_result& result);
+
+    // Verification (torrent_verify.cpp): hashing, checking, have broadcast
+    void hash_done(time_point now, const pending_hash& pending, const disk_result& result);
     void on_piece_hashed(time_point now, piece_index piece, bool checking, const sha1_hash& hash);
     void start_checking(time_point now);
     void issue_checks();
     void finish_checking(time_point now);
     void broadcast_have(time_point now, piece_index piece);
-    void timeouts(time_point now);
-    std::uint64_t new_job(disk_job job);
 
-    // BEP 9 metadata
-    void send_pex(time_point now);
-    void handle_metadata_message(time_point now, peer& p, byte_view payload);
+    // Uploading (torrent_upload.cpp): serving requests, reads, choking, the upload limit
+    void serve(time_point now, peer& p);
+    void read_done(time_point now, const pending_read& pending, const disk_result& result);
+    void run_choker(time_point now);
+
+    // Metadata (BEP 9) and peer exchange (BEP 11) (torrent_metadata.cpp)
+    void on_extension_handshake(time_point now, peer& p);
     void request_metadata(time_point now, peer& p);
+    void handle_metadata_message(time_point now, peer& p, byte_view payload);
     void on_metadata_complete(time_point now);
+    void handle_pex_message(time_point now, peer& p, byte_view payload);
+    void send_pex(time_point now);
 
     sha1_hash info_hash_;
     id160 peer_id_;
@@ -249,9 +256,10 @@ private:
     std::vector<connection_id> metadata_requester_;
     std::map<connection_id, int> metadata_contributors_;
 
-    std::deque<transmit> transmits_;
-    std::deque<disk_job> disk_jobs_;
-    std::deque<torrent_event> events_;
+    // fifo, not deque: an empty deque allocates, and a daemon holds 10^5 torrents.
+    fifo<transmit> transmits_;
+    fifo<disk_job> disk_jobs_;
+    fifo<torrent_event> events_;
     time_point next_tick_;
     time_point next_choke_;
     time_point next_pex_;
@@ -260,5 +268,7 @@ private:
     rate_meter download_rate_;
     rate_meter upload_rate_;
 };
+
+static_assert(sans_io_core<torrent>);
 
 }  // namespace hyphae::bittorrent
