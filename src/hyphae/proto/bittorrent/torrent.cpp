@@ -125,6 +125,7 @@ void torrent::on_connected(time_point now, connection_id conn) {
     }
     it->second->connected = true;
     flush(*it->second);
+    reap(now);
 }
 
 void torrent::on_stream_bytes(time_point now, connection_id conn, byte_view bytes) {
@@ -135,6 +136,7 @@ void torrent::on_stream_bytes(time_point now, connection_id conn, byte_view byte
     }
     it->second->conn.on_bytes(now, bytes);
     process_peer(now, *it->second);
+    reap(now);
 }
 
 void torrent::on_send_done(time_point now, connection_id conn, std::size_t bytes) {
@@ -147,6 +149,7 @@ void torrent::on_send_done(time_point now, connection_id conn, std::size_t bytes
     p.send_in_flight -= std::min(p.send_in_flight, bytes);
     serve(now, p);
     flush(p);
+    reap(now);
 }
 
 void torrent::on_closed(time_point now, connection_id conn, const std::string& reason) {
@@ -171,6 +174,7 @@ void torrent::on_disk_done(time_point now, std::uint64_t job, const disk_result&
         hashes_.erase(h);
         hash_done(now, pending, result);
     }
+    reap(now);
 }
 
 void torrent::on_timer(time_point now) {
@@ -180,6 +184,9 @@ void torrent::on_timer(time_point now) {
     }
     next_tick_ = now + config_.tick_interval;
     timeouts(now);
+    if (checking_) {
+        continue_checking(now);  // checks that found the disk queue full
+    }
     if (now >= next_choke_ && !checking_) {
         run_choker(now);
     }
@@ -200,6 +207,7 @@ void torrent::on_timer(time_point now) {
             process_peer(now, *it->second);
         }
     }
+    reap(now);
 }
 
 void torrent::process_peer(time_point now, peer& p) {
@@ -324,10 +332,57 @@ void torrent::flush(peer& p) {
     if (!p.connected || !p.conn.has_send()) {
         return;
     }
+    if (p.doomed) {
+        (void)p.conn.take_send();  // its connection closes: what follows a hole is worthless
+        return;
+    }
     shared_bytes bytes = copy_bytes(p.conn.take_send());
-    p.send_in_flight += bytes->size();
-    const byte_view view(bytes->data(), bytes->size());
-    transmits_.push(io::send{p.conn.id(), {out_buffer{std::move(bytes), view}}});
+    const std::size_t size = bytes->size();
+    const byte_view view(bytes->data(), size);
+    push_send(p, io::send{p.conn.id(), {out_buffer{std::move(bytes), view}}}, size);
+}
+
+// ---------------------------------------------------------------- output bounds
+
+// A driver drains after every input, so a full queue means one that does not: then the peer
+// whose bytes do not fit is closed (at the end of this input) rather than a hole left in its
+// stream, and nothing more is queued for it.
+void torrent::push_send(peer& p, io::send s, std::size_t bytes) {
+    if (p.doomed) {
+        return;
+    }
+    if (transmits_.size() >= config_.transmits_queued_max) {
+        p.doomed = true;
+        ++totals_.connections_closed_queue_full;
+        doomed_.push_back(p.conn.id());
+        return;
+    }
+    p.send_in_flight += bytes;
+    transmits_.push(std::move(s));
+}
+
+void torrent::reap(time_point now) {
+    while (!doomed_.empty()) {
+        const connection_id id = doomed_.back();
+        doomed_.pop_back();
+        drop(now, id, "output queue full", false);
+    }
+}
+
+// What the peer connection says is in flight, counted again after anything that changes it.
+void torrent::count_requests(peer& p) {
+    const std::size_t now_outstanding = p.conn.outstanding().size();
+    requests_in_flight_ = requests_in_flight_ - p.requests_counted + now_outstanding;
+    p.requests_counted = now_outstanding;
+}
+
+// The oldest goes: the newest events say where the torrent is now.
+void torrent::emit(torrent_event e) {
+    if (events_.size() >= config_.events_queued_max) {
+        (void)events_.pop();
+        ++totals_.events_dropped;
+    }
+    events_.push(std::move(e));
 }
 
 }  // namespace hyphae::bittorrent

@@ -13,6 +13,7 @@ void torrent::update_interest(time_point now, peer& p) {
 }
 
 void torrent::fill_requests(time_point now, peer& p) {
+    count_requests(p);  // blocks that came, rejects and chokes since we last looked
     if (!picker_ || checking_ || !p.conn.handshake_done() || !p.conn.am_interested() || picker_->complete()) {
         return;
     }
@@ -35,6 +36,11 @@ void torrent::fill_requests(time_point now, peer& p) {
         return;
     }
     std::size_t want = depth - outstanding;
+    // Every block asked for is a write to come: ask only for what the disk queue has room for.
+    if (!disk_room()) {
+        return;
+    }
+    want = std::min(want, config_.disk_jobs_queued_max - disk_jobs_.size() - requests_in_flight_);
     if (config_.download_rate_max > 0) {
         // Whole blocks only: a partial grant would spend tokens on nothing.
         std::size_t allowed = 0;
@@ -60,6 +66,7 @@ void torrent::fill_requests(time_point now, peer& p) {
     for (const block_ref& b : blocks) {
         p.conn.request(now, block_request{b.piece, b.block * block_size, picker_->block_length(b)});
     }
+    count_requests(p);
 }
 
 void torrent::on_block(time_point now, peer& p, const block_request& b, byte_view data) {
@@ -78,6 +85,7 @@ void torrent::on_block(time_point now, peer& p, const block_request& b, byte_vie
     for (peer_key other : received.cancel_at) {
         if (auto it = peers_.find(other); it != peers_.end() && other != p.conn.id()) {
             it->second->conn.cancel(now, b);
+            count_requests(*it->second);
             flush(*it->second);
         }
     }
@@ -100,7 +108,7 @@ void torrent::write_done(time_point now, const pending_write& pending, const dis
     const piece_index piece = pending.piece;
     --piece_writes_pending_[piece];
     if (!result.ok) {
-        events_.push(torrent_events::disk_error{result.error});
+        emit(torrent_events::disk_error{result.error});
         piece_hash_waiting_[piece] = 0;
         picker_->piece_failed(piece);
         contributors_.erase(piece);

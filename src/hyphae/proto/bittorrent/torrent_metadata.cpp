@@ -126,7 +126,7 @@ void torrent::on_metadata_complete(time_point now) {
     metadata_received_.clear();
     metadata_requester_.clear();
     init_metadata(now, *info);
-    events_.push(torrent_events::metadata_received{});
+    emit(torrent_events::metadata_received{});
     std::vector<connection_id> ids;
     for (const auto& [id, p] : peers_) {
         ids.push_back(id);

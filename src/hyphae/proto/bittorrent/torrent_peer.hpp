@@ -28,6 +28,8 @@ struct torrent::peer {
     std::size_t reads_in_flight = 0;
     std::size_t send_in_flight = 0;
     std::size_t metadata_requests = 0;
+    std::size_t requests_counted = 0;  // its requests in flight, as counted in requests_in_flight_
+    bool doomed = false;               // its bytes did not fit: closed at the end of this input
     int strikes = 0;
     std::vector<piece_index> suggested;
     std::optional<time_point> pex_accepted_at;

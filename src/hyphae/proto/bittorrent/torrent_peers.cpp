@@ -34,8 +34,8 @@ void torrent::connect_more(time_point now) {
         connecting += p->connected ? 0 : 1;
     }
     for (auto& [ep, c] : candidates_) {
-        if (peers_.size() >= config_.connections_max || connecting >= config_.connecting_max) {
-            return;
+        if (peers_.size() >= config_.connections_max || connecting >= config_.connecting_max || !can_dial()) {
+            return;  // a full transmit queue: dial at a later tick
         }
         if (c.connected || c.retry_at > now) {
             continue;
@@ -74,7 +74,7 @@ std::optional<connection_id> torrent::add_incoming(time_point now, const endpoin
 }
 
 void torrent::on_peer_ready(time_point now, peer& p) {
-    events_.push(torrent_events::peer_connected{p.conn.id(), p.conn.remote()});
+    emit(torrent_events::peer_connected{p.conn.id(), p.conn.remote()});
     if (!checking_) {
         greet(now, p);
     }
@@ -118,6 +118,7 @@ void torrent::drop(time_point now, connection_id conn, const std::string& reason
         }
         picker_->peer_gone(conn);
     }
+    requests_in_flight_ -= p.requests_counted;
     for (std::size_t i = 0; i < metadata_requester_.size(); ++i) {
         if (metadata_requester_[i] == conn && metadata_received_[i] == 1) {
             metadata_received_[i] = 0;
@@ -125,7 +126,7 @@ void torrent::drop(time_point now, connection_id conn, const std::string& reason
     }
     const endpoint remote = p.conn.remote();
     if (p.conn.handshake_done()) {
-        events_.push(torrent_events::peer_disconnected{conn, remote, reason});
+        emit(torrent_events::peer_disconnected{conn, remote, reason});
     }
     transmits_.push(io::close{conn, reason, false});
     if (auto c = candidates_.find(remote); c != candidates_.end()) {
@@ -140,7 +141,7 @@ void torrent::drop(time_point now, connection_id conn, const std::string& reason
     if (ban) {
         banned_[remote] = now;
         candidates_.erase(remote);
-        events_.push(torrent_events::peer_banned{remote, reason});
+        emit(torrent_events::peer_banned{remote, reason});
     }
     peers_.erase(it);
     connect_more(now);
@@ -167,6 +168,7 @@ void torrent::timeouts(time_point now) {
                     picker_->abort_request(block_ref{b.piece, b.begin / block_size}, id);
                 }
             }
+            count_requests(p);
             p.snubbed = true;
         } else if (!outstanding.empty()) {
             p.snubbed = now - p.conn.last_block_at() >= config_.snub_timeout;

@@ -16,6 +16,9 @@ void torrent::serve(time_point now, peer& p) {
             p.conn.reject(now, b);
             continue;
         }
+        if (!disk_room()) {
+            return;  // the disk queue is full: the request waits for the next tick
+        }
         if (config_.upload_rate_max > 0) {
             const auto at = upload_limit_.when_available(now, b.length);
             if (!at || *at > now) {
@@ -42,7 +45,7 @@ void torrent::read_done(time_point now, const pending_read& pending, const disk_
     peer& p = *it->second;
     --p.reads_in_flight;
     if (!result.ok || !result.data || result.data->size() != pending.block.length) {
-        events_.push(torrent_events::disk_error{result.ok ? "short read" : result.error});
+        emit(torrent_events::disk_error{result.ok ? "short read" : result.error});
         p.conn.reject(now, pending.block);
         flush(p);
         return;
@@ -50,12 +53,15 @@ void torrent::read_done(time_point now, const pending_read& pending, const disk_
     flush(p);  // messages queued before this block go first
     p.conn.send_block_header(now, pending.block);
     shared_bytes header = copy_bytes(p.conn.take_send());
+    const std::size_t size = header->size() + pending.block.length;
     io::send t{p.conn.id(), {}};
     t.data.reserve(2);
     t.data.push_back(out_buffer{header, byte_view(header->data(), header->size())});
     t.data.push_back(out_buffer{result.data, byte_view(result.data->data(), result.data->size())});
-    transmits_.push(std::move(t));
-    p.send_in_flight += header->size() + pending.block.length;
+    push_send(p, std::move(t), size);
+    if (p.doomed) {
+        return;
+    }
     p.conn.count_upload(now, pending.block.length);
     totals_.uploaded += pending.block.length;
     upload_rate_.add(now, pending.block.length);

@@ -7,7 +7,7 @@ namespace hyphae::bittorrent {
 
 void torrent::hash_done(time_point now, const pending_hash& pending, const disk_result& result) {
     if (!result.ok) {
-        events_.push(torrent_events::disk_error{result.error});
+        emit(torrent_events::disk_error{result.error});
         if (pending.checking) {
             on_piece_hashed(now, pending.piece, true, sha1_hash{});
         } else {
@@ -25,21 +25,18 @@ void torrent::on_piece_hashed(time_point now, piece_index piece, bool checking, 
             picker_->set_have(piece);
             totals_.verified_bytes += meta_->piece_size(piece);
         }
-        issue_checks();
-        if (hashes_.empty()) {
-            finish_checking(now);
-        }
+        continue_checking(now);
         return;
     }
     if (good) {
         picker_->piece_passed(piece);
         contributors_.erase(piece);
         totals_.verified_bytes += meta_->piece_size(piece);
-        events_.push(torrent_events::piece_verified{piece});
+        emit(torrent_events::piece_verified{piece});
         broadcast_have(now, piece);
         if (picker_->complete() && !completed_reported_) {
             completed_reported_ = true;
-            events_.push(torrent_events::download_complete{});
+            emit(torrent_events::download_complete{});
             // Seeds have nothing to say to seeds.
             std::vector<connection_id> seeds;
             for (auto& [id, p] : peers_) {
@@ -55,7 +52,7 @@ void torrent::on_piece_hashed(time_point now, piece_index piece, bool checking, 
         return;
     }
     totals_.wasted += meta_->piece_size(piece);
-    events_.push(torrent_events::piece_failed{piece});
+    emit(torrent_events::piece_failed{piece});
     picker_->piece_failed(piece);
     const auto contributors = std::move(contributors_[piece]);
     contributors_.erase(piece);
@@ -82,14 +79,19 @@ void torrent::on_piece_hashed(time_point now, piece_index piece, bool checking, 
 void torrent::start_checking(time_point now) {
     checking_ = true;
     next_check_ = 0;
+    continue_checking(now);
+}
+
+// More hashes as room allows; done once every piece is hashed.
+void torrent::continue_checking(time_point now) {
     issue_checks();
-    if (hashes_.empty()) {
+    if (hashes_.empty() && next_check_ >= meta_->piece_count()) {
         finish_checking(now);
     }
 }
 
 void torrent::issue_checks() {
-    while (next_check_ < meta_->piece_count() && hashes_.size() < config_.hash_jobs_max) {
+    while (next_check_ < meta_->piece_count() && hashes_.size() < config_.hash_jobs_max && disk_room()) {
         if (picker_->have(next_check_)) {
             ++next_check_;  // vouched for by resume data
             continue;
@@ -105,7 +107,7 @@ void torrent::issue_checks() {
 
 void torrent::finish_checking(time_point now) {
     checking_ = false;
-    events_.push(torrent_events::checking_done{picker_->have_count()});
+    emit(torrent_events::checking_done{picker_->have_count()});
     for (auto& [id, p] : peers_) {
         if (p->conn.handshake_done() && !p->greeted) {
             greet(now, *p);
@@ -115,7 +117,7 @@ void torrent::finish_checking(time_point now) {
     }
     if (picker_->complete()) {
         completed_reported_ = true;
-        events_.push(torrent_events::download_complete{});
+        emit(torrent_events::download_complete{});
     }
     connect_more(now);
 }
