@@ -81,8 +81,14 @@ std::optional<torrent_event> torrent::poll_event() {
     return events_.pop();
 }
 
+// No peers, nobody to dial and no check to resume: the tick would do nothing, so an idle torrent
+// (most of a daemon's 10^5) asks for no timer. The input that wakes it brings the tick back, due
+// at once (the time of that input, never a time already past).
 std::optional<time_point> torrent::next_timer() const {
-    return next_tick_;
+    if (!checking_ && peers_.empty() && (candidates_.empty() || stopped_)) {
+        return std::nullopt;
+    }
+    return std::max(next_tick_, now_);
 }
 
 std::uint64_t torrent::new_job(disk_job job) {
