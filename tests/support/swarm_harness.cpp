@@ -54,11 +54,11 @@ std::optional<swarm_harness::link_end> swarm_harness::peer_of(std::size_t node, 
 void swarm_harness::drain(std::size_t index) {
     member& n = nodes_[index];
     torrent& core = *n.core;
-    while (auto t = core.poll_transmit()) {
-        if (t->what == bittorrent::transmit::kind::connect) {
+    while (auto out = core.poll_transmit()) {
+        const auto conn = static_cast<connection_id>(conn_of(*out));
+        if (auto* c = std::get_if<io::connect>(&*out)) {
             auto target = std::find_if(nodes_.begin(), nodes_.end(),
-                                       [&](const member& other) { return other.address == t->remote; });
-            const connection_id conn = t->conn;
+                                       [&](const member& other) { return other.address == c->remote; });
             if (target == nodes_.end()) {
                 schedule(latency_, [this, index, conn] {
                     nodes_[index].core->on_closed(now_, conn, "connection refused");
@@ -80,15 +80,14 @@ void swarm_harness::drain(std::size_t index) {
                 drain(index);
                 drain(other);
             });
-        } else if (t->what == bittorrent::transmit::kind::send) {
-            auto to = peer_of(index, t->conn);
+        } else if (auto* t = std::get_if<io::send>(&*out)) {
+            auto to = peer_of(index, conn);
             std::string bytes;
             std::size_t total = 0;
             for (const out_buffer& b : t->data) {
                 bytes.append(as_chars(b.bytes));
                 total += b.bytes.size();
             }
-            const connection_id conn = t->conn;
             duration on_wire = duration::zero();
             if (n.options.upload_bytes_per_second > 0) {
                 const time_point start = std::max(now_, n.upload_free_at);
@@ -112,9 +111,9 @@ void swarm_harness::drain(std::size_t index) {
                 nodes_[dest.node].core->on_stream_bytes(now_, dest.conn, as_bytes(bytes));
                 drain(dest.node);
             });
-        } else {
-            auto to = peer_of(index, t->conn);
-            links_.erase({index, t->conn});
+        } else if (std::holds_alternative<io::close>(*out)) {
+            auto to = peer_of(index, conn);
+            links_.erase({index, conn});
             if (to) {
                 links_.erase({to->node, to->conn});
                 const link_end dest = *to;

@@ -137,29 +137,37 @@ void node::add_peers(time_point now, torrent_handle t, const std::vector<endpoin
     drain(now, t);
 }
 
-void node::drain_transmit(time_point now, torrent_handle t, bittorrent::transmit tx) {
+void node::drain_transmit(time_point now, torrent_handle t, transmit tx) {
     torrent_slot& slot = torrents_[t];
     node_transmit out;
-    out.what = tx.what;
-    out.remote = tx.remote;
-    out.data = std::move(tx.data);
-    out.reason = std::move(tx.reason);
-    if (tx.what == bittorrent::transmit::kind::connect) {
+    const auto conn = static_cast<connection_id>(conn_of(tx));
+    if (auto* c = std::get_if<io::connect>(&tx)) {
+        out.what = node_transmit::kind::connect;
+        out.remote = c->remote;
+    } else if (auto* s = std::get_if<io::send>(&tx)) {
+        out.data = std::move(s->data);
+    } else if (auto* x = std::get_if<io::close>(&tx)) {
+        out.what = node_transmit::kind::close;
+        out.reason = std::move(x->reason);
+    } else {
+        return;  // torrents send no datagrams
+    }
+    if (out.what == node_transmit::kind::connect) {
         if (routes_.size() + pending_.size() >= config_.connections_max) {
             // Over the node's limit: the dial fails at once, and the torrent tries later.
-            slot.core->on_closed(now, tx.conn, "too many connections in all");
+            slot.core->on_closed(now, conn, "too many connections in all");
             return;
         }
         out.socket = next_socket_++;
-        slot.sockets[tx.conn] = out.socket;
-        routes_[out.socket] = route{t, tx.conn};
+        slot.sockets[conn] = out.socket;
+        routes_[out.socket] = route{t, conn};
     } else {
-        auto it = slot.sockets.find(tx.conn);
+        auto it = slot.sockets.find(conn);
         if (it == slot.sockets.end()) {
             return;
         }
         out.socket = it->second;
-        if (tx.what == bittorrent::transmit::kind::close) {
+        if (out.what == node_transmit::kind::close) {
             routes_.erase(it->second);
             slot.sockets.erase(it);
         }
@@ -273,7 +281,7 @@ std::optional<dht::dht_transmit> node::poll_dht_transmit() {
 void node::close_socket(socket_id s, std::string reason) {
     node_transmit out;
     out.socket = s;
-    out.what = bittorrent::transmit::kind::close;
+    out.what = node_transmit::kind::close;
     out.reason = std::move(reason);
     transmits_.push_back(std::move(out));
 }

@@ -74,8 +74,9 @@ struct dht_announce_done {
 };
 
 struct node_transmit {
+    enum class kind { connect, send, close };
     socket_id socket = 0;
-    bittorrent::transmit::kind what = bittorrent::transmit::kind::send;
+    kind what = kind::send;
     endpoint remote;
     std::vector<out_buffer> data;
     std::string reason;
@@ -168,7 +169,7 @@ private:
     };
 
     void drain(time_point now, torrent_handle t);
-    void drain_transmit(time_point now, torrent_handle t, bittorrent::transmit tx);
+    void drain_transmit(time_point now, torrent_handle t, transmit tx);
     void drain_tracker(time_point now, torrent_handle t);
     tracker::tracker_stats stats_for(time_point now, const bittorrent::torrent& core) const;
     void close_socket(socket_id s, std::string reason);

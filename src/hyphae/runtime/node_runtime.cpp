@@ -279,7 +279,7 @@ void node_runtime::pump() {
         while (auto t = node_.poll_transmit()) {
             more = true;
             const socket_id s = t->socket;
-            if (t->what == bittorrent::transmit::kind::connect) {
+            if (t->what == node_transmit::kind::connect) {
                 auto c = std::make_shared<connection>(io_);
                 connections_[s] = c;
                 c->socket.async_connect(to_asio<asio::ip::tcp::endpoint>(t->remote),
@@ -302,7 +302,7 @@ void node_runtime::pump() {
                                             write_next(s);
                                             pump();
                                         });
-            } else if (t->what == bittorrent::transmit::kind::send) {
+            } else if (t->what == node_transmit::kind::send) {
                 auto it = connections_.find(s);
                 if (it != connections_.end()) {
                     it->second->writes.push_back(std::move(*t));

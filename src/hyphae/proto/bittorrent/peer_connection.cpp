@@ -1,6 +1,8 @@
 #include "hyphae/proto/bittorrent/peer_connection.hpp"
 
 #include <algorithm>
+#include <array>
+#include <type_traits>
 
 #include "hyphae/core/take_front.hpp"
 
@@ -204,217 +206,288 @@ bool peer_connection::valid_block(const block_request& b) const {
            std::int64_t{b.begin} + b.length <= shape_.piece_size(b.piece);
 }
 
-void peer_connection::handle(time_point now, const wire::message& msg) {
-    using namespace wire;
-    const bool first_state_message = !any_message_;
-    const auto piece_in_range = [&](std::uint32_t piece, const char* what) {
-        if (shape_.known() && piece >= shape_.piece_count) {
-            fail(std::string(what) + " for piece " + std::to_string(piece) + " of " +
-                 std::to_string(shape_.piece_count));
-            return false;
-        }
-        return true;
-    };
-    const auto need_fast = [&](const char* what) {
-        if (!fast_extension()) {
-            fail(std::string(what) + " without the fast extension");
-            return false;
-        }
-        return true;
-    };
+// ---------------------------------------------------------------- messages, as a table
 
-    if (std::holds_alternative<keep_alive_msg>(msg) || std::holds_alternative<unknown_msg>(msg)) {
-        return;
+// One handler per message kind; each sees only its own kind. What several kinds share (BEP 6
+// messages need the fast extension) is a column of the table below, checked before the handler.
+struct message_handlers {
+    static bool piece_in_range(peer_connection& c, std::uint32_t piece, const char* what) {
+        if (c.shape_.known() && piece >= c.shape_.piece_count) {
+            c.fail(std::string(what) + " for piece " + std::to_string(piece) + " of " +
+                   std::to_string(c.shape_.piece_count));
+            return false;
+        }
+        return true;
     }
-    if (auto* m = std::get_if<have_msg>(&msg)) {
-        if (!piece_in_range(m->piece, "have")) {
+
+    // BEP 3: unknown ids are ignored; a keep-alive only proves the peer is there (on_bytes noted it).
+    static void on(peer_connection&, time_point, const wire::keep_alive_msg&) {}
+    static void on(peer_connection&, time_point, const wire::unknown_msg&) {}
+
+    static void on(peer_connection& c, time_point, const wire::have_msg& m) {
+        if (!piece_in_range(c, m.piece, "have")) {
             return;
         }
-        any_message_ = true;
-        if (!shape_.known()) {
+        c.any_message_ = true;
+        if (!c.shape_.known()) {
             return;  // before the metadata a have is not worth remembering; the bitfield is
         }
-        if (!pieces_known_) {
-            pieces_known_ = true;
-            events_.push_back(peer_events::pieces_known{});
+        if (!c.pieces_known_) {
+            c.pieces_known_ = true;
+            c.events_.push_back(peer_events::pieces_known{});
         }
-        if (!peer_has_.test(m->piece)) {
-            peer_has_.set(m->piece);
-            events_.push_back(peer_events::have{m->piece});
+        if (!c.peer_has_.test(m.piece)) {
+            c.peer_has_.set(m.piece);
+            c.events_.push_back(peer_events::have{m.piece});
         }
-        return;
     }
-    if (auto* m = std::get_if<bitfield_msg>(&msg)) {
-        if (!first_state_message) {
-            fail("bitfield after other piece information");
+
+    static void on(peer_connection& c, time_point, const wire::bitfield_msg& m) {
+        if (c.any_message_) {
+            c.fail("bitfield after other piece information");
             return;
         }
-        any_message_ = true;
-        if (!shape_.known()) {
-            early_bitfield_ = std::string(as_chars(m->bits));
+        c.any_message_ = true;
+        if (!c.shape_.known()) {
+            c.early_bitfield_ = std::string(as_chars(m.bits));
             return;
         }
-        auto bits = bitfield::from_wire(m->bits, shape_.piece_count);
+        auto bits = bitfield::from_wire(m.bits, c.shape_.piece_count);
         if (!bits) {
-            fail("bitfield of " + std::to_string(m->bits.size()) +
-                 " bytes with spare bits set or for another size");
+            c.fail("bitfield of " + std::to_string(m.bits.size()) +
+                   " bytes with spare bits set or for another size");
             return;
         }
-        peer_has_ = std::move(*bits);
-        pieces_known_ = true;
-        events_.push_back(peer_events::pieces_known{});
-        return;
+        c.peer_has_ = std::move(*bits);
+        c.pieces_known_ = true;
+        c.events_.push_back(peer_events::pieces_known{});
     }
-    if (std::holds_alternative<have_all_msg>(msg) || std::holds_alternative<have_none_msg>(msg)) {
-        if (!need_fast("have-all/have-none")) {
+
+    static void have_all_or_none(peer_connection& c, bool all) {
+        if (c.any_message_) {
+            c.fail("have-all/have-none after other piece information");
             return;
         }
-        if (!first_state_message) {
-            fail("have-all/have-none after other piece information");
+        c.any_message_ = true;
+        if (!c.shape_.known()) {
+            c.early_bitfield_ = all ? "all" : "";
             return;
         }
-        any_message_ = true;
-        const bool all = std::holds_alternative<have_all_msg>(msg);
-        if (!shape_.known()) {
-            early_bitfield_ = all ? "all" : "";
-            return;
-        }
-        peer_has_ = bitfield(shape_.piece_count, all);
-        pieces_known_ = true;
-        events_.push_back(peer_events::pieces_known{});
-        return;
+        c.peer_has_ = bitfield(c.shape_.piece_count, all);
+        c.pieces_known_ = true;
+        c.events_.push_back(peer_events::pieces_known{});
     }
-    if (std::holds_alternative<choke_msg>(msg)) {
-        peer_choking_ = true;
+    static void on(peer_connection& c, time_point, const wire::have_all_msg&) { have_all_or_none(c, true); }
+    static void on(peer_connection& c, time_point, const wire::have_none_msg&) { have_all_or_none(c, false); }
+
+    static void on(peer_connection& c, time_point, const wire::choke_msg&) {
+        c.peer_choking_ = true;
         peer_events::choked e;
-        if (!fast_extension()) {
+        if (!c.fast_extension()) {
             // BEP 3: a choke discards every pending request. Blocks already on the wire may still come.
-            e.dropped = std::move(outstanding_);
-            outstanding_.clear();
+            e.dropped = std::move(c.outstanding_);
+            c.outstanding_.clear();
             for (const block_request& b : e.dropped) {
-                cancelled_.push_back(b);
+                c.cancelled_.push_back(b);
             }
-            while (cancelled_.size() > config_.cancelled_remembered_max) {
-                cancelled_.pop_front();
+            while (c.cancelled_.size() > c.config_.cancelled_remembered_max) {
+                c.cancelled_.pop_front();
             }
         }
-        events_.push_back(std::move(e));
-        return;
+        c.events_.push_back(std::move(e));
     }
-    if (std::holds_alternative<unchoke_msg>(msg)) {
-        peer_choking_ = false;
-        events_.push_back(peer_events::unchoked{});
-        return;
+
+    static void on(peer_connection& c, time_point, const wire::unchoke_msg&) {
+        c.peer_choking_ = false;
+        c.events_.push_back(peer_events::unchoked{});
     }
-    if (std::holds_alternative<interested_msg>(msg) || std::holds_alternative<not_interested_msg>(msg)) {
-        peer_interested_ = std::holds_alternative<interested_msg>(msg);
-        events_.push_back(peer_events::interest_changed{});
-        return;
+
+    static void on(peer_connection& c, time_point, const wire::interested_msg&) {
+        c.peer_interested_ = true;
+        c.events_.push_back(peer_events::interest_changed{});
     }
-    if (auto* m = std::get_if<request_msg>(&msg)) {
-        const block_request b{m->piece, m->begin, m->length};
-        if (!shape_.known()) {
-            fail("request before we have the metadata");
+
+    static void on(peer_connection& c, time_point, const wire::not_interested_msg&) {
+        c.peer_interested_ = false;
+        c.events_.push_back(peer_events::interest_changed{});
+    }
+
+    static void on(peer_connection& c, time_point, const wire::request_msg& m) {
+        const block_request b{m.piece, m.begin, m.length};
+        if (!c.shape_.known()) {
+            c.fail("request before we have the metadata");
             return;
         }
-        if (!valid_block(b)) {
-            fail("request out of range or over 16 KiB: piece " + std::to_string(b.piece) + " offset " +
-                 std::to_string(b.begin) + " length " + std::to_string(b.length));
+        if (!c.valid_block(b)) {
+            c.fail("request out of range or over 16 KiB: piece " + std::to_string(b.piece) + " offset " +
+                   std::to_string(b.begin) + " length " + std::to_string(b.length));
             return;
         }
-        const bool allowed = !am_choking_ || std::find(allowed_fast_out_.begin(), allowed_fast_out_.end(),
-                                                       b.piece) != allowed_fast_out_.end();
-        if (!allowed || incoming_.size() >= config_.incoming_requests_max) {
-            if (fast_extension()) {
-                queue(reject_msg{b.piece, b.begin, b.length});
+        const bool allowed =
+            !c.am_choking_ || std::find(c.allowed_fast_out_.begin(), c.allowed_fast_out_.end(), b.piece) !=
+                                  c.allowed_fast_out_.end();
+        if (!allowed || c.incoming_.size() >= c.config_.incoming_requests_max) {
+            if (c.fast_extension()) {
+                c.queue(wire::reject_msg{b.piece, b.begin, b.length});
             }
             return;
         }
-        incoming_.push_back(b);
-        events_.push_back(peer_events::request_received{});
-        return;
+        c.incoming_.push_back(b);
+        c.events_.push_back(peer_events::request_received{});
     }
-    if (auto* m = std::get_if<cancel_msg>(&msg)) {
-        const block_request b{m->piece, m->begin, m->length};
-        if (auto it = std::find(incoming_.begin(), incoming_.end(), b); it != incoming_.end()) {
-            incoming_.erase(it);
+
+    static void on(peer_connection& c, time_point, const wire::cancel_msg& m) {
+        const block_request b{m.piece, m.begin, m.length};
+        if (auto it = std::find(c.incoming_.begin(), c.incoming_.end(), b); it != c.incoming_.end()) {
+            c.incoming_.erase(it);
         }
-        return;
     }
-    if (auto* m = std::get_if<piece_msg>(&msg)) {
-        const block_request b{m->piece, m->begin, static_cast<std::uint32_t>(m->data.size())};
-        if (auto it = std::find(outstanding_.begin(), outstanding_.end(), b); it != outstanding_.end()) {
-            outstanding_.erase(it);
-            download_.add(now, static_cast<std::int64_t>(m->data.size()));
-            last_block_at_ = now;
-            events_.push_back(peer_events::block_received{b, m->data});
+
+    static void on(peer_connection& c, time_point now, const wire::piece_msg& m) {
+        const block_request b{m.piece, m.begin, static_cast<std::uint32_t>(m.data.size())};
+        if (auto it = std::find(c.outstanding_.begin(), c.outstanding_.end(), b);
+            it != c.outstanding_.end()) {
+            c.outstanding_.erase(it);
+            c.download_.add(now, static_cast<std::int64_t>(m.data.size()));
+            c.last_block_at_ = now;
+            c.events_.push_back(peer_events::block_received{b, m.data});
             return;
         }
-        if (auto it = std::find(cancelled_.begin(), cancelled_.end(), b); it != cancelled_.end()) {
-            cancelled_.erase(it);  // raced our cancel or their choke: wasted, not wrong
-            download_.add(now, static_cast<std::int64_t>(m->data.size()));
+        if (auto it = std::find(c.cancelled_.begin(), c.cancelled_.end(), b); it != c.cancelled_.end()) {
+            c.cancelled_.erase(it);  // raced our cancel or their choke: wasted, not wrong
+            c.download_.add(now, static_cast<std::int64_t>(m.data.size()));
             return;
         }
-        fail("block never requested: piece " + std::to_string(b.piece) + " offset " +
-             std::to_string(b.begin) + " length " + std::to_string(b.length));
-        return;
+        c.fail("block never requested: piece " + std::to_string(b.piece) + " offset " +
+               std::to_string(b.begin) + " length " + std::to_string(b.length));
     }
-    if (auto* m = std::get_if<reject_msg>(&msg)) {
-        if (!need_fast("reject")) {
+
+    static void on(peer_connection& c, time_point, const wire::reject_msg& m) {
+        const block_request b{m.piece, m.begin, m.length};
+        if (auto it = std::find(c.outstanding_.begin(), c.outstanding_.end(), b);
+            it != c.outstanding_.end()) {
+            c.outstanding_.erase(it);
+            c.events_.push_back(peer_events::rejected{b});
+        }
+    }
+
+    static void on(peer_connection& c, time_point, const wire::allowed_fast_msg& m) {
+        if (!piece_in_range(c, m.piece, "allowed-fast")) {
             return;
         }
-        const block_request b{m->piece, m->begin, m->length};
-        if (auto it = std::find(outstanding_.begin(), outstanding_.end(), b); it != outstanding_.end()) {
-            outstanding_.erase(it);
-            events_.push_back(peer_events::rejected{b});
+        if (c.allowed_fast_in_.size() < allowed_fast_max &&
+            std::find(c.allowed_fast_in_.begin(), c.allowed_fast_in_.end(), m.piece) ==
+                c.allowed_fast_in_.end()) {
+            c.allowed_fast_in_.push_back(m.piece);
+            c.events_.push_back(peer_events::allowed_fast{m.piece});
         }
-        return;
     }
-    if (auto* m = std::get_if<allowed_fast_msg>(&msg)) {
-        if (!need_fast("allowed-fast") || !piece_in_range(m->piece, "allowed-fast")) {
+
+    static void on(peer_connection& c, time_point, const wire::suggest_msg& m) {
+        if (piece_in_range(c, m.piece, "suggest")) {
+            c.events_.push_back(peer_events::suggested{m.piece});
+        }
+    }
+
+    static void on(peer_connection& c, time_point, const wire::port_msg& m) {
+        c.events_.push_back(peer_events::dht_port{m.port});
+    }
+
+    static void on(peer_connection& c, time_point, const wire::extended_msg& m) {
+        if (!c.extension_protocol()) {
+            c.fail("extended message without the extension protocol");
             return;
         }
-        if (allowed_fast_in_.size() < allowed_fast_max &&
-            std::find(allowed_fast_in_.begin(), allowed_fast_in_.end(), m->piece) == allowed_fast_in_.end()) {
-            allowed_fast_in_.push_back(m->piece);
-            events_.push_back(peer_events::allowed_fast{m->piece});
+        if (m.id == 0) {
+            auto h = wire::parse_extension_handshake(m.payload);
+            if (!h) {
+                c.fail(h.error().message());
+                return;
+            }
+            c.their_ext_ = std::move(*h);
+            c.events_.push_back(peer_events::extension_handshake_received{});
+            return;
         }
-        return;
-    }
-    if (auto* m = std::get_if<suggest_msg>(&msg)) {
-        if (need_fast("suggest") && piece_in_range(m->piece, "suggest")) {
-            events_.push_back(peer_events::suggested{m->piece});
+        if (m.id == local_ut_metadata_id || m.id == local_ut_pex_id) {
+            c.events_.push_back(peer_events::extension_message{m.id, m.payload});
         }
-        return;
     }
-    if (auto* m = std::get_if<port_msg>(&msg)) {
-        events_.push_back(peer_events::dht_port{m->port});
-        return;
+};
+
+namespace {
+
+// A message's kind is its index in wire::message (as wire::name_of's names are).
+template <class M, class... Ms>
+constexpr std::size_t index_in(const std::variant<Ms...>*) {
+    constexpr bool same[] = {std::is_same_v<M, Ms>...};
+    for (std::size_t i = 0; i < sizeof...(Ms); ++i) {
+        if (same[i]) {
+            return i;
+        }
     }
-    if (auto* m = std::get_if<extended_msg>(&msg)) {
-        handle_extended(now, *m);
-        return;
-    }
+    return sizeof...(Ms);
+}
+template <class M>
+constexpr std::size_t kind_of = index_in<M>(static_cast<const wire::message*>(nullptr));
+
+struct message_rule {
+    std::size_t kind;  // its row: the message's index in wire::message
+    const char* name;  // in the reason a connection is closed for
+    bool needs_fast;   // BEP 6: only with the fast extension, which both sides must offer
+    void (*handle)(peer_connection&, time_point, const wire::message&);
+};
+
+template <class M>
+constexpr message_rule row(const char* name, bool needs_fast) {
+    return message_rule{kind_of<M>, name, needs_fast,
+                        [](peer_connection& c, time_point now, const wire::message& m) {
+                            message_handlers::on(c, now, *std::get_if<M>(&m));
+                        }};
 }
 
-void peer_connection::handle_extended(time_point, const wire::extended_msg& m) {
-    if (!extension_protocol()) {
-        fail("extended message without the extension protocol");
-        return;
-    }
-    if (m.id == 0) {
-        auto h = wire::parse_extension_handshake(m.payload);
-        if (!h) {
-            fail(h.error().message());
-            return;
+// clang-format off
+constexpr std::array<message_rule, std::variant_size_v<wire::message>> message_rules = {
+    //   kind                          name in reasons       needs the fast extension
+    row<wire::keep_alive_msg>    ("keep-alive",         false),
+    row<wire::choke_msg>         ("choke",              false),
+    row<wire::unchoke_msg>       ("unchoke",            false),
+    row<wire::interested_msg>    ("interested",         false),
+    row<wire::not_interested_msg>("not-interested",     false),
+    row<wire::have_msg>          ("have",               false),
+    row<wire::bitfield_msg>      ("bitfield",           false),
+    row<wire::request_msg>       ("request",            false),
+    row<wire::piece_msg>         ("piece",              false),
+    row<wire::cancel_msg>        ("cancel",             false),
+    row<wire::port_msg>          ("port",               false),
+    row<wire::suggest_msg>       ("suggest",            true),
+    row<wire::have_all_msg>      ("have-all/have-none", true),
+    row<wire::have_none_msg>     ("have-all/have-none", true),
+    row<wire::reject_msg>        ("reject",             true),
+    row<wire::allowed_fast_msg>  ("allowed-fast",       true),
+    row<wire::extended_msg>      ("extended",           false),
+    row<wire::unknown_msg>       ("unknown",            false),
+};
+// clang-format on
+
+constexpr bool rows_in_kind_order() {
+    for (std::size_t i = 0; i < message_rules.size(); ++i) {
+        if (message_rules[i].kind != i) {
+            return false;
         }
-        their_ext_ = std::move(*h);
-        events_.push_back(peer_events::extension_handshake_received{});
+    }
+    return true;
+}
+static_assert(rows_in_kind_order(), "message_rules: one row per wire::message alternative, in its order");
+
+}  // namespace
+
+void peer_connection::handle(time_point now, const wire::message& msg) {
+    const message_rule& rule = message_rules[msg.index()];
+    if (rule.needs_fast && !fast_extension()) {
+        fail(std::string(rule.name) + " without the fast extension");
         return;
     }
-    if (m.id == local_ut_metadata_id || m.id == local_ut_pex_id) {
-        events_.push_back(peer_events::extension_message{m.id, m.payload});
-    }
+    rule.handle(*this, now, msg);
 }
 
 void peer_connection::set_shape(time_point, const torrent_shape& shape) {

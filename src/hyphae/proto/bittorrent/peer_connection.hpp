@@ -187,8 +187,9 @@ private:
     // Parses one frame (the handshake, or a message) from the front; 0 when incomplete or closed.
     std::size_t consume_frame(time_point now, byte_view pending);
     std::size_t message_length_max() const;
+    // Dispatches through a table of message kinds, one handler each (peer_connection.cpp).
     void handle(time_point now, const wire::message& msg);
-    void handle_extended(time_point now, const wire::extended_msg& m);
+    friend struct message_handlers;
     bool valid_block(const block_request& b) const;
     void fail(std::string reason);
     void queue(const wire::message& msg);

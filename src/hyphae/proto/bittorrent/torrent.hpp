@@ -9,13 +9,13 @@
 //   on_disk_done()                     a disk job it asked for has finished
 //   on_timer()                         next_timer() has come
 // Outputs, drained by the driver after every input, in this order until all are empty:
-//   poll_transmit()   connect, send (buffers, in order per connection), close
-//   poll_disk_job()   write a block, read a block, hash a piece
+//   poll_transmit()   io::connect, io::send (buffers, in order per connection), io::close
+//                     (core/io.hpp), whose conn is the torrent's own connection_id
+//   poll_disk_job()   write a block, read a block, hash a piece (storage left 0: the driver's)
 //   poll_event()      piece verified, download complete, peer banned, ...
 //   next_timer()      when to call on_timer()
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,8 +26,10 @@
 
 #include "hyphae/core/bitfield.hpp"
 #include "hyphae/core/endpoint.hpp"
+#include "hyphae/core/fifo.hpp"
 #include "hyphae/core/io.hpp"
 #include "hyphae/core/rng.hpp"
+#include "hyphae/core/service.hpp"
 #include "hyphae/core/sha.hpp"
 #include "hyphae/core/time.hpp"
 #include "hyphae/proto/bittorrent/choker.hpp"
@@ -37,15 +39,6 @@
 #include "hyphae/proto/bittorrent/token_bucket.hpp"
 
 namespace hyphae::bittorrent {
-
-struct transmit {
-    enum class kind { connect, send, close };
-    kind what = kind::send;
-    connection_id conn = 0;
-    endpoint remote;               // connect
-    std::vector<out_buffer> data;  // send, in order
-    std::string reason;            // close
-};
 
 enum class peer_source : std::uint8_t { manual, tracker, dht, pex, incoming };
 
@@ -96,7 +89,16 @@ struct torrent_config {
     std::size_t send_buffer_max = 4 << 20;    // bytes handed to a socket and not yet written
     std::size_t hash_jobs_max = 8;            // checking: pieces hashed at once
     std::size_t writes_in_flight_max = 4096;  // blocks waiting for the disk before we stop requesting
-    int ban_strikes = 2;                      // a peer alone in a failed piece gets 2, one of several gets 1
+    // Undrained outputs. The driver drains after every input, so these are safety nets:
+    // - transmits: a connection whose bytes do not fit is closed (a hole would corrupt its
+    //   stream); dials wait; closes always fit (one per connection).
+    std::size_t transmits_queued_max = 8192;
+    // - disk jobs: blocks we ask for, reads for peers and checks wait for room; a write (a block
+    //   we asked for while there was room, counted against it) is never refused.
+    std::size_t disk_jobs_queued_max = 8192;
+    // - events: the oldest is dropped and counted (the newest say where the torrent is now).
+    std::size_t events_queued_max = 1024;
+    int ban_strikes = 2;  // a peer alone in a failed piece gets 2, one of several gets 1
     duration connect_timeout = std::chrono::seconds(10);
     duration request_timeout = std::chrono::seconds(30);
     duration snub_timeout = std::chrono::seconds(60);
@@ -121,6 +123,8 @@ struct torrent_stats {
     double upload_rate = 0;
     std::size_t peers = 0;
     std::size_t seeds = 0;
+    std::uint64_t events_dropped = 0;                 // over events_queued_max
+    std::uint64_t connections_closed_queue_full = 0;  // their bytes were over transmits_queued_max
 };
 
 class torrent {
@@ -145,6 +149,8 @@ public:
     void on_timer(time_point now);
     // Closes every connection and takes no new ones (the process is stopping).
     void stop(time_point now);
+    // The port peers reach us on: told in extension handshakes, never dialled as a peer.
+    void set_listen_port(std::uint16_t port) { config_.listen_port = port; }
 
     // Outputs
     std::optional<transmit> poll_transmit();
@@ -161,6 +167,11 @@ public:
     const bitfield& have() const;
     torrent_stats stats(time_point now) const;
     std::size_t connection_count() const { return peers_.size(); }
+    // Undrained outputs (each under its *_queued_max; transmits also hold one close per connection).
+    std::size_t transmits_queued() const { return transmits_.size(); }
+    std::size_t disk_jobs_queued() const { return disk_jobs_.size(); }
+    std::size_t events_queued() const { return events_.size(); }
+    std::size_t requests_in_flight() const { return requests_in_flight_; }
 
     ~torrent();
     torrent(const torrent&) = delete;
@@ -187,32 +198,56 @@ private:
         bool checking;
     };
 
+    // Inputs and outputs (torrent.cpp)
     void init_metadata(time_point now, const metainfo& meta);
-    void connect_more(time_point now);
     void process_peer(time_point now, peer& p);
     void handle_event(time_point now, peer& p, const peer_event& e);
+    void flush(peer& p);
+    std::uint64_t new_job(disk_job job);
+    // Output bounds (torrent.cpp): bytes for a peer, or else its connection is doomed.
+    void push_send(peer& p, io::send s, std::size_t bytes);
+    bool can_dial() const { return transmits_.size() < config_.transmits_queued_max; }
+    // Room in the disk queue for new work, every block we asked for counted as a write to come.
+    bool disk_room() const { return disk_jobs_.size() + requests_in_flight_ < config_.disk_jobs_queued_max; }
+    void count_requests(peer& p);
+    void emit(torrent_event e);
+    // Drops the peers whose bytes found the transmit queue full; at the end of every input.
+    void reap(time_point now);
+
+    // Peers (torrent_peers.cpp): dialling, incoming connections, greeting, drop and ban, timeouts
+    void connect_more(time_point now);
     void on_peer_ready(time_point now, peer& p);
     void greet(time_point now, peer& p);
+    void drop(time_point now, connection_id conn, const std::string& reason, bool ban);
+    void timeouts(time_point now);
+
+    // Downloading (torrent_download.cpp): interest, requests, blocks, writes
     void update_interest(time_point now, peer& p);
     void fill_requests(time_point now, peer& p);
     void on_block(time_point now, peer& p, const block_request& b, byte_view data);
-    void serve(time_point now, peer& p);
-    void flush(peer& p);
-    void drop(time_point now, connection_id conn, const std::string& reason, bool ban);
-    void run_choker(time_point now);
+    void write_done(time_point now, const pending_write& pending, const disk_result& result);
+
+    // Verification (torrent_verify.cpp): hashing, checking, have broadcast
+    void hash_done(time_point now, const pending_hash& pending, const disk_result& result);
     void on_piece_hashed(time_point now, piece_index piece, bool checking, const sha1_hash& hash);
     void start_checking(time_point now);
+    void continue_checking(time_point now);
     void issue_checks();
     void finish_checking(time_point now);
     void broadcast_have(time_point now, piece_index piece);
-    void timeouts(time_point now);
-    std::uint64_t new_job(disk_job job);
 
-    // BEP 9 metadata
-    void send_pex(time_point now);
-    void handle_metadata_message(time_point now, peer& p, byte_view payload);
+    // Uploading (torrent_upload.cpp): serving requests, reads, choking, the upload limit
+    void serve(time_point now, peer& p);
+    void read_done(time_point now, const pending_read& pending, const disk_result& result);
+    void run_choker(time_point now);
+
+    // Metadata (BEP 9) and peer exchange (BEP 11) (torrent_metadata.cpp)
+    void on_extension_handshake(time_point now, peer& p);
     void request_metadata(time_point now, peer& p);
+    void handle_metadata_message(time_point now, peer& p, byte_view payload);
     void on_metadata_complete(time_point now);
+    void handle_pex_message(time_point now, peer& p, byte_view payload);
+    void send_pex(time_point now);
 
     sha1_hash info_hash_;
     id160 peer_id_;
@@ -238,6 +273,8 @@ private:
     std::unordered_map<std::uint64_t, pending_read> reads_;
     std::unordered_map<std::uint64_t, pending_write> writes_;
     std::unordered_map<std::uint64_t, pending_hash> hashes_;
+    std::size_t requests_in_flight_ = 0;               // our block requests, across peers (see disk_room())
+    std::vector<connection_id> doomed_;                // to drop at the end of this input (see push_send())
     std::vector<std::uint32_t> piece_writes_pending_;  // per piece: blocks not yet on disk
     std::vector<std::uint8_t> piece_hash_waiting_;     // per piece: all blocks in, hash when written
     std::unordered_map<piece_index, std::map<connection_id, int>> contributors_;  // for bans
@@ -249,9 +286,10 @@ private:
     std::vector<connection_id> metadata_requester_;
     std::map<connection_id, int> metadata_contributors_;
 
-    std::deque<transmit> transmits_;
-    std::deque<disk_job> disk_jobs_;
-    std::deque<torrent_event> events_;
+    // fifo, not deque: an empty deque allocates, and a daemon holds 10^5 torrents.
+    fifo<transmit> transmits_;
+    fifo<disk_job> disk_jobs_;
+    fifo<torrent_event> events_;
     time_point next_tick_;
     time_point next_choke_;
     time_point next_pex_;
@@ -260,5 +298,7 @@ private:
     rate_meter download_rate_;
     rate_meter upload_rate_;
 };
+
+static_assert(sans_io_core<torrent>);
 
 }  // namespace hyphae::bittorrent

@@ -1,0 +1,182 @@
+// The torrent's peers: whom to dial, incoming connections, greeting, dropping and banning,
+// timeouts.
+#include <algorithm>
+
+#include "hyphae/proto/bittorrent/torrent.hpp"
+#include "hyphae/proto/bittorrent/torrent_peer.hpp"
+
+namespace hyphae::bittorrent {
+
+void torrent::add_peers(time_point now, const std::vector<endpoint>& peers, peer_source source) {
+    now_ = now;
+    for (const endpoint& ep : peers) {
+        if (ep.port == 0 || banned_.count(ep) != 0 || candidates_.count(ep) != 0) {
+            continue;
+        }
+        if (ep.address.is_loopback() && ep.port == config_.listen_port && config_.listen_port != 0) {
+            continue;  // ourselves, as a tracker or PEX may tell us
+        }
+        if (candidates_.size() >= config_.candidates_max) {
+            break;
+        }
+        candidates_.emplace(ep, candidate{source, 0, now, false});
+    }
+    connect_more(now);
+}
+
+void torrent::connect_more(time_point now) {
+    // Seeds dial too: the peers a tracker lists may be leechers that cannot reach us.
+    if (stopped_ || checking_ || (meta_ && !picker_)) {
+        return;
+    }
+    std::size_t connecting = 0;
+    for (const auto& [id, p] : peers_) {
+        connecting += p->connected ? 0 : 1;
+    }
+    for (auto& [ep, c] : candidates_) {
+        if (peers_.size() >= config_.connections_max || connecting >= config_.connecting_max || !can_dial()) {
+            return;  // a full transmit queue: dial at a later tick
+        }
+        if (c.connected || c.retry_at > now) {
+            continue;
+        }
+        const connection_id id = next_conn_++;
+        wire::handshake ours;
+        ours.info_hash = info_hash_;
+        ours.peer_id = peer_id_;
+        ours.set_extension_protocol();
+        ours.set_fast_extension();
+        auto p = std::make_unique<peer>(
+            peer_connection(id, ep, direction::outgoing, ours, shape_, config_.connection, now), c.source,
+            false, now);
+        peers_.emplace(id, std::move(p));
+        c.connected = true;
+        ++connecting;
+        transmits_.push(io::connect{id, ep});
+    }
+}
+
+std::optional<connection_id> torrent::add_incoming(time_point now, const endpoint& remote) {
+    now_ = now;
+    if (stopped_ || peers_.size() >= config_.connections_max || banned_.count(remote) != 0) {
+        return std::nullopt;
+    }
+    const connection_id id = next_conn_++;
+    wire::handshake ours;
+    ours.info_hash = info_hash_;
+    ours.peer_id = peer_id_;
+    ours.set_extension_protocol();
+    ours.set_fast_extension();
+    peers_.emplace(id, std::make_unique<peer>(peer_connection(id, remote, direction::incoming, ours, shape_,
+                                                              config_.connection, now),
+                                              peer_source::incoming, true, now));
+    return id;
+}
+
+void torrent::on_peer_ready(time_point now, peer& p) {
+    emit(torrent_events::peer_connected{p.conn.id(), p.conn.remote()});
+    if (!checking_) {
+        greet(now, p);
+    }
+}
+
+// Our pieces and extensions; while checking, what we have is not known yet: greet() waits.
+void torrent::greet(time_point now, peer& p) {
+    p.conn.send_pieces(now, have());
+    if (p.conn.extension_protocol()) {
+        wire::extension_handshake ext;
+        ext.messages = {{"ut_metadata", local_ut_metadata_id}};
+        if (!(meta_ && meta_->is_private)) {
+            ext.messages.emplace("ut_pex", local_ut_pex_id);
+        }
+        if (meta_) {
+            ext.metadata_size = static_cast<std::int64_t>(meta_->info_bytes.size());
+        }
+        if (config_.listen_port != 0) {
+            ext.listen_port = config_.listen_port;
+        }
+        ext.client = config_.client_name;
+        ext.request_queue = static_cast<std::uint32_t>(config_.connection.incoming_requests_max);
+        ext.your_ip = p.conn.remote().address;
+        ext.upload_only = complete();
+        p.conn.send_extension_handshake(ext);
+    }
+    p.greeted = true;
+}
+
+void torrent::drop(time_point now, connection_id conn, const std::string& reason, bool ban) {
+    auto it = peers_.find(conn);
+    if (it == peers_.end()) {
+        return;
+    }
+    peer& p = *it->second;
+    if (picker_) {
+        if (p.counted_as_seed) {
+            picker_->remove_seed();
+        } else if (p.availability) {
+            picker_->remove_peer_bitfield(p.conn.peer_has());
+        }
+        picker_->peer_gone(conn);
+    }
+    requests_in_flight_ -= p.requests_counted;
+    for (std::size_t i = 0; i < metadata_requester_.size(); ++i) {
+        if (metadata_requester_[i] == conn && metadata_received_[i] == 1) {
+            metadata_received_[i] = 0;
+        }
+    }
+    const endpoint remote = p.conn.remote();
+    if (p.conn.handshake_done()) {
+        emit(torrent_events::peer_disconnected{conn, remote, reason});
+    }
+    transmits_.push(io::close{conn, reason, false});
+    if (auto c = candidates_.find(remote); c != candidates_.end()) {
+        // Back off 5 s, 10 s, 20 s ... per failure in a row; peers the user named are never dropped.
+        c->second.connected = false;
+        c->second.failures = p.conn.handshake_done() ? 0 : c->second.failures + 1;
+        c->second.retry_at = now + config_.retry_after_failure * (1 << std::min(c->second.failures, 6));
+        if (c->second.failures > config_.connect_failures_max && c->second.source != peer_source::manual) {
+            candidates_.erase(c);
+        }
+    }
+    if (ban) {
+        banned_[remote] = now;
+        candidates_.erase(remote);
+        emit(torrent_events::peer_banned{remote, reason});
+    }
+    peers_.erase(it);
+    connect_more(now);
+}
+
+void torrent::timeouts(time_point now) {
+    std::vector<std::pair<connection_id, std::string>> to_drop;
+    for (auto& [id, pp] : peers_) {
+        peer& p = *pp;
+        if (!p.connected) {
+            if (now - p.dialled_at >= config_.connect_timeout) {
+                to_drop.emplace_back(id, "connect timed out");
+            }
+            continue;
+        }
+        p.conn.on_timer(now);
+        const auto& outstanding = p.conn.outstanding();
+        if (!outstanding.empty() && now - p.conn.last_block_at() >= config_.request_timeout) {
+            // A peer that sits on our requests: hand its blocks to others, keep it for later.
+            const std::vector<block_request> stuck = outstanding;
+            for (const block_request& b : stuck) {
+                p.conn.cancel(now, b);
+                if (picker_) {
+                    picker_->abort_request(block_ref{b.piece, b.begin / block_size}, id);
+                }
+            }
+            count_requests(p);
+            p.snubbed = true;
+        } else if (!outstanding.empty()) {
+            p.snubbed = now - p.conn.last_block_at() >= config_.snub_timeout;
+        }
+    }
+    for (const auto& [id, why] : to_drop) {
+        drop(now, id, why, false);
+    }
+}
+
+}  // namespace hyphae::bittorrent
