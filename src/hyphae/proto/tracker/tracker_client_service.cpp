@@ -102,6 +102,8 @@ void tracker_client_service::remove(time_point now, std::uint64_t key) {
     timers_.erase(t->slot);
     free_slots_.push_back(t->slot);
     torrents_.erase(key);
+    // A torrent added later under the same key must not inherit these.
+    events_.remove_if([key](const tracker_client_event& e) { return e.key == key; });
     settle(now);
 }
 

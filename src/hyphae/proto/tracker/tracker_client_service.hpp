@@ -124,7 +124,8 @@ public:
     // Commands. add() is false when the key is taken or torrents_max torrents are there.
     bool add(time_point now, std::uint64_t key, std::vector<std::vector<std::string>> tiers,
              sha1_hash info_hash, id160 peer_id, std::uint16_t listen_port);
-    // Drops the torrent at once: its exchanges end (connections closed), no 'stopped' is sent.
+    // Drops the torrent at once: its exchanges end (connections closed), no 'stopped' is sent,
+    // and its undrained events go.
     void remove(time_point now, std::uint64_t key);
     void start(time_point now, std::uint64_t key, tracker_stats stats);
     void completed(time_point now, std::uint64_t key, tracker_stats stats);

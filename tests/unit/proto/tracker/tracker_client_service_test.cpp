@@ -513,6 +513,23 @@ TEST(tracker_client_service_alone, bounds_its_transmits_and_events) {
     EXPECT_EQ(s.counters().events_dropped, 2u);
 }
 
+TEST(tracker_client_service_alone, remove_drops_the_torrents_undrained_events) {
+    tracker_client_service s({}, 1);
+    const time_point now(100s);
+    for (std::uint64_t key = 1; key <= 2; ++key) {
+        ASSERT_TRUE(s.add(now, key, {{"https://example.org/announce"}}, torrent_hash(1), peer_id(1), 1));
+        s.start(now, key, tracker_stats{});
+    }
+    EXPECT_TRUE(s.has_events());
+    s.remove(now, 1);
+    ASSERT_TRUE(s.add(now, 1, {{"udp://10.0.0.1:1"}}, torrent_hash(2), peer_id(1), 1));  // the key again
+    std::vector<std::uint64_t> keys;
+    while (auto e = s.poll_event()) {
+        keys.push_back(e->key);
+    }
+    EXPECT_EQ(keys, std::vector<std::uint64_t>{2});
+}
+
 TEST(tracker_client_service_alone, needs_no_host_and_never_claims_foreign_datagrams) {
     tracker_client_service s({}, 1);
     EXPECT_FALSE(s.claims_datagram(as_bytes("d1:ad2:id20:aaaaaaaaaaaaaaaaaaaae1:q4:ping1:t2:aa1:y1:qe")));
