@@ -4,7 +4,8 @@
 // Beyond not crashing, the tracker keeps its contract: UDP replies go to whoever asked and an
 // error reply is never larger than its datagram; HTTP bytes go only to connections that are
 // open; the counts add up; swarms, peers and connections stay within their bounds; after
-// on_timer the next timer lies ahead.
+// on_timer the next timer lies ahead. Its claims hold: it claims every connect and every request
+// with an id it issued, and never a KRPC message or a BEP 15 answer.
 
 #include <cstdint>
 #include <cstdlib>
@@ -67,15 +68,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // After a datagram of `datagram_size` from `from` (0: no datagram this step).
     auto drain = [&](const endpoint* from, std::size_t datagram_size) {
         while (auto t = tracker.poll_transmit()) {
-            if (auto* d = std::get_if<tracker_datagram>(&*t)) {
+            if (auto* d = std::get_if<io::datagram>(&*t)) {
                 if (from == nullptr || d->to != *from) {
                     std::abort();
                 }
-                auto reply =
-                    decode_udp_tracker_response(d->payload, {.peers_max = 1000, .ipv6_peers = false});
-                const bool error = d->payload.size() >= 4 && d->payload[0] == 0 && d->payload[1] == 0 &&
-                                   d->payload[2] == 0 && d->payload[3] == 3;
-                if (error && d->payload.size() > datagram_size) {
+                auto reply = decode_udp_tracker_response(d->bytes, {.peers_max = 1000, .ipv6_peers = false});
+                const bool error = d->bytes.size() >= 4 && d->bytes[0] == 0 && d->bytes[1] == 0 &&
+                                   d->bytes[2] == 0 && d->bytes[3] == 3;
+                if (error && d->bytes.size() > datagram_size) {
+                    std::abort();
+                }
+                // An answer is never taken for a request (the host would route it back to us).
+                if (tracker.claims_datagram(d->bytes)) {
                     std::abort();
                 }
                 if (reply && action_of(*reply) == udp_tracker_action::connect) {
@@ -85,15 +89,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         }
                     }
                 }
-            } else if (auto* w = std::get_if<tracker_stream_write>(&*t)) {
-                if (!open.contains(w->connection)) {
+            } else if (auto* w = std::get_if<io::send>(&*t)) {
+                if (!open.contains(w->conn)) {
                     std::abort();
                 }
-                if (w->close_after) {
-                    open.erase(w->connection);
-                }
+            } else if (auto* c = std::get_if<io::close>(&*t)) {
+                open.erase(c->conn);
             } else {
-                open.erase(std::get<tracker_stream_close>(*t).connection);
+                std::abort();  // the tracker dials nobody
             }
         }
         while (tracker.poll_event()) {
@@ -130,7 +133,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 4: {
                 const std::uint64_t c = next_connection++;
                 open.insert(c);
-                tracker.on_connection_opened(now, c, from);
+                tracker.on_accepted(now, c, from);
                 break;
             }
             case 5:
@@ -152,7 +155,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             case 7: {
                 const std::uint64_t c = 1 + in.byte() % std::max<std::uint64_t>(1, next_connection);
                 if (open.erase(c) > 0) {
-                    tracker.on_connection_closed(now, c);
+                    tracker.on_closed(now, c, "peer closed");
                 }
                 break;
             }
@@ -166,6 +169,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
         }
         if (op <= 3) {
+            const bool claimed = tracker.claims_datagram(datagram);
+            const bool ours = op == 1 || ((op == 2 || op == 3) && connection_ids[who] != 0);
+            if ((ours && !claimed) || (claimed && !datagram.empty() && datagram[0] == 'd')) {
+                std::abort();
+            }
             tracker.on_datagram(now, from, datagram);
             drain(&from, datagram.size());
         } else {

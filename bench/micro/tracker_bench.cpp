@@ -41,7 +41,7 @@ struct loaded_tracker {
         config.rate_per_address = 0;
         core = std::make_unique<tracker_server>(config, 1, now);
         core->on_datagram(now, client, encode_udp_connect(1));
-        auto reply = decode_udp_tracker_response(std::get<tracker_datagram>(*core->poll_transmit()).payload);
+        auto reply = decode_udp_tracker_response(std::get<io::datagram>(*core->poll_transmit()).bytes);
         connection_id = std::get<udp_connect_response>(*reply).connection_id;
         for (std::uint32_t i = 0; i < peers; ++i) {
             core->on_datagram(now, client, encode_udp_announce(connection_id, i, peer_request(i)));
@@ -79,7 +79,7 @@ void tracker_http_announce(benchmark::State& state) {
         const std::string url = announce_url("http://t/announce", peer_request((i * 2654435761u) % peers));
         requests.push_back("GET " + url.substr(url.find("/announce")) + " HTTP/1.1\r\nHost: t\r\n\r\n");
     }
-    t.core->on_connection_opened(t.now, 1, t.client);
+    t.core->on_accepted(t.now, 1, t.client);
     std::size_t n = 0;
     for (auto _ : state) {
         t.core->on_stream_bytes(t.now, 1, as_bytes(requests[n++ % requests.size()]));

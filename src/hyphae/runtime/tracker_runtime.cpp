@@ -15,7 +15,7 @@ struct tracker_runtime::connection {
     explicit connection(asio::ip::tcp::socket s) : socket(std::move(s)) {}
     asio::ip::tcp::socket socket;
     std::vector<std::uint8_t> read_buffer;
-    std::deque<std::string> writes;
+    std::deque<out_buffer> writes;
     bool writing = false;
     bool close_after_writes = false;
     bool closed = false;
@@ -155,8 +155,8 @@ void tracker_runtime::flush_datagrams() {
     while (at < outgoing_.size()) {
         const std::size_t count = std::min(outgoing_.size() - at, b.headers.size());
         for (std::size_t i = 0; i < count; ++i) {
-            tracker_datagram& d = outgoing_[at + i];
-            b.send_iov[i] = {d.payload.data(), d.payload.size()};
+            io::datagram& d = outgoing_[at + i];
+            b.send_iov[i] = {d.bytes.data(), d.bytes.size()};
             b.send_headers[i] = {};
             b.send_headers[i].msg_hdr.msg_name = &b.send_addresses[i];
             b.send_headers[i].msg_hdr.msg_namelen = to_sockaddr(d.to, b.send_addresses[i]);
@@ -195,7 +195,7 @@ void tracker_runtime::accept() {
                 socket.set_option(asio::ip::tcp::no_delay(true), remote_ec);
                 const std::uint64_t id = next_connection_++;
                 connections_[id] = std::make_shared<connection>(std::move(socket));
-                core_.on_connection_opened(runtime_now(), id, from_asio(remote));
+                core_.on_accepted(runtime_now(), id, from_asio(remote));
                 start_read(id);
             }
         }
@@ -242,12 +242,12 @@ void tracker_runtime::write_next(std::uint64_t id) {
         return;
     }
     c->writing = true;
-    auto batch = std::make_shared<std::deque<std::string>>(std::move(c->writes));
+    auto batch = std::make_shared<std::deque<out_buffer>>(std::move(c->writes));
     c->writes.clear();
     std::vector<asio::const_buffer> buffers;
     buffers.reserve(batch->size());
-    for (const std::string& bytes : *batch) {
-        buffers.emplace_back(bytes.data(), bytes.size());
+    for (const out_buffer& b : *batch) {
+        buffers.emplace_back(b.bytes.data(), b.bytes.size());
     }
     asio::async_write(c->socket, buffers, [this, id, c, batch](const asio::error_code& ec, std::size_t) {
         c->writing = false;
@@ -264,7 +264,7 @@ void tracker_runtime::write_next(std::uint64_t id) {
 
 void tracker_runtime::lost(std::uint64_t id) {
     close(id);
-    core_.on_connection_closed(runtime_now(), id);
+    core_.on_closed(runtime_now(), id, "closed by the peer");
     pump();
 }
 
@@ -285,18 +285,26 @@ void tracker_runtime::close(std::uint64_t id) {
 
 void tracker_runtime::pump() {
     while (auto t = core_.poll_transmit()) {
-        if (auto* d = std::get_if<tracker_datagram>(&*t)) {
+        if (auto* d = std::get_if<io::datagram>(&*t)) {
             outgoing_.push_back(std::move(*d));
-        } else if (auto* w = std::get_if<tracker_stream_write>(&*t)) {
-            auto it = connections_.find(w->connection);
+        } else if (auto* w = std::get_if<io::send>(&*t)) {
+            auto it = connections_.find(w->conn);
             if (it != connections_.end()) {
-                it->second->writes.push_back(std::move(w->bytes));
-                it->second->close_after_writes = it->second->close_after_writes || w->close_after;
-                write_next(w->connection);
+                for (out_buffer& b : w->data) {
+                    it->second->writes.push_back(std::move(b));
+                }
+                write_next(w->conn);
             }
-        } else {
-            close(std::get<tracker_stream_close>(*t).connection);
+        } else if (auto* x = std::get_if<io::close>(&*t)) {
+            auto it = connections_.find(x->conn);
+            if (x->flush && it != connections_.end()) {
+                it->second->close_after_writes = true;
+                write_next(x->conn);
+            } else {
+                close(x->conn);
+            }
         }
+        // The tracker dials nobody: it makes no io::connect.
     }
     if (!outgoing_.empty()) {
         flush_datagrams();

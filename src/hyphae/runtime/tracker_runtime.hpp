@@ -80,7 +80,7 @@ private:
     std::map<std::uint64_t, std::shared_ptr<connection>> connections_;
     std::uint64_t next_connection_ = 1;
     std::unique_ptr<udp_batch_buffers> udp_buffers_;
-    std::vector<tracker::tracker_datagram> outgoing_;  // replies waiting for the next sendmmsg
+    std::vector<io::datagram> outgoing_;  // replies waiting for the next sendmmsg
     tracker_runtime_counters counters_;
 };
 

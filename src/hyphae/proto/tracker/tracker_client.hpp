@@ -4,7 +4,7 @@
 // connections and sockets, and hands back what comes out of them.
 //
 // Inputs (every one takes `now`, which never goes backwards):
-//   start / completed / stop / set_stats / scrape     commands from the torrent
+//   start / completed / stop / set_stats / set_listen_port / scrape    commands from the torrent
 //   on_http_response(now, id, status, body)           the HTTP response to request `id`
 //   on_udp_datagram(now, id, datagram)                a datagram from request `id`'s tracker
 //   on_request_failed(now, id, reason)                DNS failure, connection refused, ...
@@ -154,6 +154,8 @@ public:
     void completed(time_point now, tracker_stats stats);
     void stop(time_point now, tracker_stats stats);
     void set_stats(tracker_stats stats) { stats_ = stats; }
+    // The port announced from now on (the listener moved, say).
+    void set_listen_port(std::uint16_t port) { listen_port_ = port; }
     // Asks the tracker that last answered (else the first usable one) about this torrent; ignored
     // while a scrape is under way.
     void scrape(time_point now);

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "hyphae/core/http/http_format.hpp"
-#include "hyphae/core/take_front.hpp"
 #include "hyphae/proto/tracker/tracker_reply.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
 
@@ -36,6 +35,9 @@ std::optional<ip_address> forwarded_address(std::string_view value) {
     last = last.substr(first, last.find_last_not_of(" \t") + 1 - first);
     return ip_address::parse(last);
 }
+
+// The request lines the tracker answers; others are another service's (or nobody's).
+constexpr std::string_view request_lines[] = {"GET /announce", "GET /scrape", "GET /stats", "GET /metrics"};
 
 }  // namespace
 
@@ -83,6 +85,29 @@ tracker_server::announce_answer tracker_server::announce(time_point now, const p
     return {std::nullopt, outcome};
 }
 
+// Claims
+
+bool tracker_server::claims_datagram(byte_view bytes) const {
+    const auto header = read_udp_request_header(bytes);
+    if (!header) {
+        return false;
+    }
+    if (header->connection_id == udp_tracker_protocol_id) {
+        return header->action == static_cast<std::uint32_t>(udp_tracker_action::connect);
+    }
+    return connection_ids::has_our_mark(header->connection_id);
+}
+
+claim tracker_server::claims_stream(byte_view first_bytes) const {
+    const std::string_view seen = as_chars(first_bytes);
+    for (const std::string_view line : request_lines) {
+        if (seen.size() < line.size() ? line.starts_with(seen) : seen.starts_with(line)) {
+            return seen.size() < line.size() ? claim::need_more : claim::yes;
+        }
+    }
+    return claim::no;
+}
+
 // UDP
 
 void tracker_server::on_datagram(time_point now, const endpoint& source, byte_view bytes) {
@@ -105,8 +130,8 @@ void tracker_server::on_datagram(time_point now, const endpoint& source, byte_vi
             return;
         }
         ++counters_.udp_connects;
-        push(tracker_datagram{source, encode_udp_connect_response(header->transaction_id,
-                                                                  connection_ids_.issue(clock(now), from))});
+        push_datagram(source, encode_udp_connect_response(header->transaction_id,
+                                                          connection_ids_.issue(clock(now), from)));
         return;
     }
     if (!connection_ids_.valid(clock(now), from, header->connection_id)) {
@@ -155,10 +180,10 @@ void tracker_server::on_udp_request(time_point now, const endpoint& source, cons
             }
             ++counters_.udp_announces;
             const swarm_counts& c = answer.outcome.counts;
-            push(tracker_datagram{
-                source, encode_udp_announce_response(
-                            header.transaction_id, std::chrono::seconds(whole_seconds(config_.interval)),
-                            c.leechers, c.seeders, answer.outcome.peers, from.address.is_v6())});
+            push_datagram(source,
+                          encode_udp_announce_response(
+                              header.transaction_id, std::chrono::seconds(whole_seconds(config_.interval)),
+                              c.leechers, c.seeders, answer.outcome.peers, from.address.is_v6()));
             return;
         }
         case static_cast<std::uint32_t>(udp_tracker_action::scrape): {
@@ -175,7 +200,7 @@ void tracker_server::on_udp_request(time_point now, const endpoint& source, cons
                 entries.push_back({c.seeders, c.completed, c.leechers});
             }
             ++counters_.udp_scrapes;
-            push(tracker_datagram{source, encode_udp_scrape_response(header.transaction_id, entries)});
+            push_datagram(source, encode_udp_scrape_response(header.transaction_id, entries));
             return;
         }
         default:
@@ -194,29 +219,28 @@ void tracker_server::reply_udp_error(const endpoint& to, std::uint32_t transacti
     }
     message = message.substr(0, request_size - 8);
     ++counters_.udp_errors_sent;
-    push(tracker_datagram{to, encode_udp_error_response(transaction_id, message)});
+    push_datagram(to, encode_udp_error_response(transaction_id, message));
 }
 
 // HTTP
 
-void tracker_server::on_connection_opened(time_point now, std::uint64_t connection, const endpoint& from) {
+void tracker_server::on_accepted(time_point now, conn_id conn, const endpoint& from) {
     if (sessions_.size() >= config_.http_connections_max) {
         ++counters_.http_connections_refused;
-        transmits_.push_back(tracker_stream_close{connection});
+        close(conn, "too many connections");
         notice(from, false, "connection refused: " + std::to_string(sessions_.size()) + " open");
         return;
     }
     ++counters_.http_connections;
-    sessions_.try_emplace(connection,
-                          http_session{unmapped(from), http::http_request_parser(config_.http), now});
+    sessions_.try_emplace(conn, http_session{unmapped(from), http::http_request_parser(config_.http), now});
 }
 
-void tracker_server::on_connection_closed(time_point, std::uint64_t connection) {
-    sessions_.erase(connection);
+void tracker_server::on_closed(time_point, conn_id conn, std::string_view) {
+    sessions_.erase(conn);
 }
 
-void tracker_server::on_stream_bytes(time_point now, std::uint64_t connection, byte_view bytes) {
-    auto it = sessions_.find(connection);
+void tracker_server::on_stream_bytes(time_point now, conn_id conn, byte_view bytes) {
+    auto it = sessions_.find(conn);
     if (it == sessions_.end()) {
         return;
     }
@@ -229,20 +253,20 @@ void tracker_server::on_stream_bytes(time_point now, std::uint64_t connection, b
         if (!request) {
             break;
         }
-        open = on_http_request(now, connection, session, *request);
+        open = on_http_request(now, conn, session, *request);
     }
     if (open && !fed) {
         ++counters_.http_malformed;
         notice(session.from, false, fed.error().message());
-        write(connection, 400, "Bad Request", "text/plain", fed.error().message() + "\n", true);
+        write(conn, 400, "Bad Request", "text/plain", fed.error().message() + "\n", true);
         open = false;
     }
     if (!open) {
-        sessions_.erase(connection);
+        sessions_.erase(conn);
     }
 }
 
-bool tracker_server::on_http_request(time_point now, std::uint64_t connection, http_session& session,
+bool tracker_server::on_http_request(time_point now, conn_id conn, http_session& session,
                                      http::http_request& request) {
     ++counters_.http_requests;
     endpoint from = session.from;
@@ -256,11 +280,11 @@ bool tracker_server::on_http_request(time_point now, std::uint64_t connection, h
     const bool close_after = !request.keep_alive;
     if (!rate_limiter_.allow(now, from.address)) {
         ++counters_.rate_limited;
-        write(connection, 429, "Too Many Requests", "text/plain", "rate limited\n", true);
+        write(conn, 429, "Too Many Requests", "text/plain", "rate limited\n", true);
         return false;
     }
     if (request.method != "GET") {
-        return write(connection, 405, "Method Not Allowed", "text/plain", "only GET\n", close_after) &&
+        return write(conn, 405, "Method Not Allowed", "text/plain", "only GET\n", close_after) &&
                !close_after;
     }
     const request_target target = split_target(request.target);
@@ -278,9 +302,9 @@ bool tracker_server::on_http_request(time_point now, std::uint64_t connection, h
         content_type = "text/plain; version=0.0.4";
     } else {
         ++counters_.http_not_found;
-        return write(connection, 404, "Not Found", "text/plain", "not found\n", close_after) && !close_after;
+        return write(conn, 404, "Not Found", "text/plain", "not found\n", close_after) && !close_after;
     }
-    return write(connection, 200, "OK", content_type, body, close_after) && !close_after;
+    return write(conn, 200, "OK", content_type, body, close_after) && !close_after;
 }
 
 std::string tracker_server::http_announce(time_point now, const endpoint& from, std::string_view query) {
@@ -340,8 +364,8 @@ std::string tracker_server::http_scrape(const endpoint& from, std::string_view q
     return format_scrape_reply(files);
 }
 
-bool tracker_server::write(std::uint64_t connection, int status, std::string_view reason,
-                           std::string_view content_type, std::string_view body, bool close_after) {
+bool tracker_server::write(conn_id conn, int status, std::string_view reason, std::string_view content_type,
+                           std::string_view body, bool close_after) {
     std::vector<http::http_header> headers{{"Content-Type", std::string(content_type)}};
     if (close_after) {
         headers.push_back({"Connection", "close"});
@@ -350,21 +374,31 @@ bool tracker_server::write(std::uint64_t connection, int status, std::string_vie
     if (!bytes || transmits_.size() >= config_.transmits_queued_max) {
         ++counters_.replies_dropped;
         // Dropping an HTTP answer would leave the client waiting: its connection goes instead.
-        transmits_.push_back(tracker_stream_close{connection});
+        close(conn, "answer dropped");
         return false;
     }
-    transmits_.push_back(tracker_stream_write{connection, std::move(*bytes), close_after});
+    std::vector<out_buffer> data;
+    data.push_back(make_out_buffer(*bytes));
+    transmits_.push(io::send{conn, std::move(data)});
+    if (close_after) {
+        transmits_.push(io::close{conn, "answered", true});
+    }
     return true;
 }
 
 // Both
 
-void tracker_server::push(tracker_transmit transmit) {
+void tracker_server::push_datagram(const endpoint& to, byte_buffer bytes) {
     if (transmits_.size() >= config_.transmits_queued_max) {
         ++counters_.replies_dropped;
         return;
     }
-    transmits_.push_back(std::move(transmit));
+    transmits_.push(io::datagram{to, std::move(bytes)});
+}
+
+void tracker_server::close(conn_id conn, std::string reason) {
+    // Closes are never dropped: each ends a connection, and there are at most as many as those.
+    transmits_.push(io::close{conn, std::move(reason), false});
 }
 
 void tracker_server::notice(const endpoint& from, bool udp, std::string text) {
@@ -372,9 +406,9 @@ void tracker_server::notice(const endpoint& from, bool udp, std::string text) {
         return;
     }
     if (events_.size() >= config_.events_queued_max) {
-        events_.pop_front();
+        events_.pop();
     }
-    events_.push_back(tracker_notice{from, udp, std::move(text)});
+    events_.push(tracker_notice{from, udp, std::move(text)});
 }
 
 void tracker_server::on_timer(time_point now) {
@@ -392,7 +426,7 @@ void tracker_server::on_timer(time_point now) {
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         if (now - it->second.last_active > config_.http_idle_timeout) {
             ++counters_.http_connections_timed_out;
-            transmits_.push_back(tracker_stream_close{it->first});
+            close(it->first, "idle");
             notice(it->second.from, false, "connection closed: idle");
             it = sessions_.erase(it);
         } else {
@@ -423,14 +457,6 @@ result<tracker_state_summary> tracker_server::import_state(time_point now, std::
     return restore_tracker_state(file, table_, clock(now), wall_seconds, peer_ttl(),
                                  whole_seconds(config_.swarm_idle_max),
                                  [this](const sha1_hash& h) { return allowed(h); });
-}
-
-std::optional<tracker_transmit> tracker_server::poll_transmit() {
-    return take_front(transmits_);
-}
-
-std::optional<tracker_notice> tracker_server::poll_event() {
-    return take_front(events_);
 }
 
 tracker_figures tracker_server::figures(time_point now) const {

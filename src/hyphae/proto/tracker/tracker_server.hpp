@@ -1,23 +1,33 @@
 #pragma once
 // The tracker: HTTP announce and scrape (BEP 3, 7, 23, 48) and UDP announce and scrape (BEP 15)
-// over one swarm_table, with /stats (JSON) and /metrics (Prometheus) on the HTTP side. Sans-I/O:
-// the runtime owns the sockets and hands in what arrives.
+// over one swarm_table, with /stats (JSON) and /metrics (Prometheus) on the HTTP side. Sans-I/O,
+// and a service of the host (core/service.hpp): it shares the host's UDP and TCP ports with the
+// DHT and BitTorrent, and speaks the I/O vocabulary of core/io.hpp.
+//
+// Claims (what the host hands it):
+//   claims_datagram   a BEP 15 connect (protocol id 0x41727101980, then action 0), or a request
+//                     of at least 16 bytes whose connection id has our mark, the top bit
+//                     (connection_ids.hpp); whether the id is valid is for on_datagram, which
+//                     answers a bad one with an error as BEP 15 trackers do
+//   claims_stream     an HTTP request line "GET /announce", "GET /scrape", "GET /stats" or
+//                     "GET /metrics" (need_more while the bytes are a prefix of one of them)
 //
 // Inputs (every one takes `now`, which never goes backwards):
 //   on_datagram(now, from, bytes)              a UDP datagram
-//   on_connection_opened(now, id, from)        an accepted HTTP connection, named by the runtime
-//   on_stream_bytes(now, id, bytes)            bytes read from it
-//   on_connection_closed(now, id)              the peer closed it or it failed
+//   on_accepted(now, conn, from)               an incoming HTTP connection, named by the host
+//   on_stream_bytes(now, conn, bytes)          bytes read from it
+//   on_closed(now, conn, reason)               the peer closed it or it failed
 //   on_timer(now)                              the time next_timer() asked for has come
 //   set_allow_list(now, list)                  a new allow-list (or none: track everything)
 //   set_resident_bytes(bytes)                  the process's memory, for /stats
 //   export_state / import_state                the state file's bytes (tracker_state.hpp)
 // Outputs, drained after every input:
-//   poll_transmit()   a datagram to send, bytes to write to a connection (then maybe close it),
-//                     or a connection to close without writing; in the order they were made
+//   poll_transmit()   io::datagram replies, io::send answers, io::close (flush: once the answer
+//                     before it is written; else at once), in the order they were made
 //   poll_event()      notices for the log: requests refused, with their reason (when
 //                     config.report_refusals), and connections closed by the tracker
 //   next_timer()      the next one-second tick (expiry sweeps, idle connections, rate limits)
+// A connection the tracker closes is not reported back to it (on_closed is for the peer's close).
 //
 // Behaviour:
 // - A peer's address is the datagram's or the connection's source, never the query's, unless
@@ -43,7 +53,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,10 +64,13 @@
 #include "hyphae/core/bytes.hpp"
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/error.hpp"
+#include "hyphae/core/fifo.hpp"
 #include "hyphae/core/http/http_message.hpp"
 #include "hyphae/core/http/http_request_parser.hpp"
+#include "hyphae/core/io.hpp"
 #include "hyphae/core/keyed_hash.hpp"
 #include "hyphae/core/rng.hpp"
+#include "hyphae/core/service.hpp"
 #include "hyphae/core/time.hpp"
 #include "hyphae/proto/tracker/announce_query.hpp"
 #include "hyphae/proto/tracker/connection_ids.hpp"
@@ -97,38 +109,26 @@ struct tracker_config {
     bool report_refusals = false;
 };
 
-// Outputs.
-struct tracker_datagram {
-    endpoint to;
-    byte_buffer payload;
-};
-struct tracker_stream_write {
-    std::uint64_t connection = 0;
-    std::string bytes;
-    bool close_after = false;  // close once these bytes are written
-};
-struct tracker_stream_close {
-    std::uint64_t connection = 0;
-};
-using tracker_transmit = std::variant<tracker_datagram, tracker_stream_write, tracker_stream_close>;
-
 struct tracker_notice {
     endpoint from;
     bool udp = false;
     std::string text;  // "announce: missing peer_id", "connection closed: idle"
 };
 
-class tracker_server {
+class tracker_server final : public service {
 public:
+    // Not copyable (a service): its table's filter refers to it.
     tracker_server(const tracker_config& config, std::uint64_t seed, time_point now);
-    tracker_server(const tracker_server&) = delete;  // its table's filter refers to it
-    tracker_server& operator=(const tracker_server&) = delete;
 
-    void on_datagram(time_point now, const endpoint& from, byte_view bytes);
-    void on_connection_opened(time_point now, std::uint64_t connection, const endpoint& from);
-    void on_stream_bytes(time_point now, std::uint64_t connection, byte_view bytes);
-    void on_connection_closed(time_point now, std::uint64_t connection);
-    void on_timer(time_point now);
+    std::string_view name() const override { return "tracker"; }
+    bool claims_datagram(byte_view bytes) const override;
+    claim claims_stream(byte_view first_bytes) const override;
+
+    void on_datagram(time_point now, const endpoint& from, byte_view bytes) override;
+    void on_accepted(time_point now, conn_id conn, const endpoint& from) override;
+    void on_stream_bytes(time_point now, conn_id conn, byte_view bytes) override;
+    void on_closed(time_point now, conn_id conn, std::string_view reason) override;
+    void on_timer(time_point now) override;
 
     // Sorted or not, repeats or not; empty optional: no allow-list. Returns the swarms dropped.
     std::size_t set_allow_list(time_point now, std::optional<std::vector<sha1_hash>> allowed);
@@ -137,9 +137,10 @@ public:
     byte_buffer export_state(time_point now, std::int64_t wall_seconds) const;
     result<tracker_state_summary> import_state(time_point now, std::int64_t wall_seconds, byte_view file);
 
-    std::optional<tracker_transmit> poll_transmit();
-    std::optional<tracker_notice> poll_event();
-    std::optional<time_point> next_timer() const { return next_tick_; }
+    std::optional<transmit> poll_transmit() override { return transmits_.pop(); }
+    std::optional<tracker_notice> poll_event() { return events_.pop(); }
+    std::optional<time_point> next_timer() const override { return next_tick_; }
+    bool has_events() const override { return !events_.empty(); }
 
     tracker_figures figures(time_point now) const;
     const swarm_table& swarms() const { return table_; }
@@ -170,15 +171,15 @@ private:
                          std::size_t request_size);
 
     // False when the connection is closing (the caller drops its session).
-    bool on_http_request(time_point now, std::uint64_t connection, http_session& session,
-                         http::http_request& request);
+    bool on_http_request(time_point now, conn_id conn, http_session& session, http::http_request& request);
     std::string http_announce(time_point now, const endpoint& from, std::string_view query);
     std::string http_scrape(const endpoint& from, std::string_view query);
     // False when the answer could not be queued and the connection is closed instead.
-    bool write(std::uint64_t connection, int status, std::string_view reason, std::string_view content_type,
+    bool write(conn_id conn, int status, std::string_view reason, std::string_view content_type,
                std::string_view body, bool close_after);
 
-    void push(tracker_transmit transmit);
+    void push_datagram(const endpoint& to, byte_buffer bytes);
+    void close(conn_id conn, std::string reason);
     void notice(const endpoint& from, bool udp, std::string text);
 
     tracker_config config_;
@@ -189,13 +190,13 @@ private:
     connection_ids connection_ids_;
     address_rate_limiter rate_limiter_;
     std::optional<std::vector<sha1_hash>> allow_list_;  // sorted
-    std::unordered_map<std::uint64_t, http_session> sessions_;
+    std::unordered_map<conn_id, http_session> sessions_;
     tracker_counters counters_;
     std::uint64_t resident_bytes_ = 0;
     std::optional<time_point> next_tick_;
     std::uint64_t ticks_ = 0;
-    std::deque<tracker_transmit> transmits_;
-    std::deque<tracker_notice> events_;
+    fifo<transmit> transmits_;
+    fifo<tracker_notice> events_;
 };
 
 }  // namespace hyphae::tracker

@@ -7,6 +7,7 @@
 
 #include "hyphae/core/encoding.hpp"
 #include "hyphae/core/http/http_response_parser.hpp"
+#include "hyphae/host/host.hpp"
 #include "hyphae/proto/tracker/announce.hpp"
 #include "hyphae/proto/tracker/scrape.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
@@ -57,8 +58,8 @@ struct tracker_fixture : ::testing::Test {
         now = end;
     }
 
-    std::vector<tracker_transmit> drain() {
-        std::vector<tracker_transmit> out;
+    std::vector<transmit> drain() {
+        std::vector<transmit> out;
         while (auto t = tracker->poll_transmit()) {
             out.push_back(std::move(*t));
         }
@@ -78,9 +79,9 @@ struct tracker_fixture : ::testing::Test {
         tracker->on_datagram(now, from, datagram);
         std::vector<byte_buffer> replies;
         for (auto& t : drain()) {
-            auto& d = std::get<tracker_datagram>(t);
+            auto& d = std::get<io::datagram>(t);
             EXPECT_EQ(d.to, from);
-            replies.push_back(std::move(d.payload));
+            replies.push_back(std::move(d.bytes));
         }
         return replies;
     }
@@ -108,13 +109,14 @@ struct tracker_fixture : ::testing::Test {
     // HTTP: a connection, bytes in, what comes back parsed.
     std::uint64_t open(const endpoint& from) {
         const std::uint64_t id = next_connection++;
-        tracker->on_connection_opened(now, id, from);
+        tracker->on_accepted(now, id, from);
         return id;
     }
 
     struct http_reply {
         std::vector<http::http_response> responses;
         bool closed = false;
+        bool flushed = false;  // closed once the answer is written
     };
 
     http_reply send(std::uint64_t connection, std::string_view bytes) {
@@ -122,13 +124,16 @@ struct tracker_fixture : ::testing::Test {
         http::http_response_parser parser;
         http_reply out;
         for (auto& t : drain()) {
-            if (auto* w = std::get_if<tracker_stream_write>(&t)) {
-                EXPECT_EQ(w->connection, connection);
-                EXPECT_TRUE(parser.feed(as_bytes(w->bytes)));
-                out.closed = out.closed || w->close_after;
-            } else if (auto* c = std::get_if<tracker_stream_close>(&t)) {
-                EXPECT_EQ(c->connection, connection);
+            if (auto* w = std::get_if<io::send>(&t)) {
+                EXPECT_EQ(w->conn, connection);
+                EXPECT_FALSE(out.closed);  // nothing is written after a close
+                for (const out_buffer& b : w->data) {
+                    EXPECT_TRUE(parser.feed(b.bytes));
+                }
+            } else if (auto* c = std::get_if<io::close>(&t)) {
+                EXPECT_EQ(c->conn, connection);
                 out.closed = true;
+                out.flushed = c->flush;
             }
         }
         while (auto r = parser.poll_response()) {
@@ -142,7 +147,7 @@ struct tracker_fixture : ::testing::Test {
         auto reply = send(c, "GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
         EXPECT_EQ(reply.responses.size(), 1u);
         EXPECT_TRUE(reply.closed);
-        tracker->on_connection_closed(now, c);
+        tracker->on_closed(now, c, "closed by the client");
         return reply.responses.empty() ? http::http_response{} : reply.responses[0];
     }
 
@@ -381,6 +386,7 @@ TEST_F(tracker_fixture, http_keeps_connections_alive_and_answers_pipelined_reque
     ASSERT_EQ(reply.responses.size(), 1u);
     EXPECT_EQ(reply.responses[0].status, 400);
     EXPECT_TRUE(reply.closed);
+    EXPECT_TRUE(reply.flushed);  // the 400 is written first
     EXPECT_EQ(tracker->figures(now).counters.http_malformed, 1u);
     EXPECT_EQ(tracker->figures(now).http_connections_open, 0u);
     // Bytes for a connection already closed are ignored.
@@ -398,7 +404,8 @@ TEST_F(tracker_fixture, http_bounds_connections_and_closes_idle_ones) {
     const std::uint64_t refused = open(alice);
     auto out = drain();
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(std::get<tracker_stream_close>(out[0]).connection, refused);
+    EXPECT_EQ(std::get<io::close>(out[0]).conn, refused);
+    EXPECT_FALSE(std::get<io::close>(out[0]).flush);
     EXPECT_EQ(tracker->figures(now).counters.http_connections_refused, 1u);
     advance(5s);
     send(1, "GET /stats HTTP/1.1\r\nHost: t\r\n\r\n");  // keeps connection 1 busy
@@ -407,7 +414,7 @@ TEST_F(tracker_fixture, http_bounds_connections_and_closes_idle_ones) {
     ASSERT_EQ(out.size(), 2u);
     std::set<std::uint64_t> closed;
     for (auto& t : out) {
-        closed.insert(std::get<tracker_stream_close>(t).connection);
+        closed.insert(std::get<io::close>(t).conn);
     }
     EXPECT_EQ(closed, (std::set<std::uint64_t>{2, 3}));
     EXPECT_EQ(tracker->figures(now).http_connections_open, 1u);
@@ -560,6 +567,142 @@ TEST_F(tracker_fixture, bounds_its_output_queue) {
     }
     EXPECT_EQ(drain().size(), 8u);
     EXPECT_EQ(tracker->figures(now).counters.replies_dropped, 12u);
+}
+
+// ---- as a service of the host, sharing its ports
+
+TEST_F(tracker_fixture, claims_connects_and_requests_with_its_ids_only) {
+    auto claims = [&](byte_view bytes) {
+        return tracker->claims_datagram(bytes);
+    };
+    EXPECT_TRUE(claims(encode_udp_connect(1)));
+    byte_buffer magic_announce = encode_udp_connect(1);
+    magic_announce[11] = 1;  // the protocol id with another action than connect
+    EXPECT_FALSE(claims(magic_announce));
+    EXPECT_FALSE(claims(byte_view(encode_udp_connect(1)).first(15)));
+    const std::uint64_t id = udp_connect(alice);
+    EXPECT_TRUE(claims(encode_udp_announce(id, 2, request_for(1, 1))));
+    const std::vector<sha1_hash> hashes{hash_of(1)};
+    EXPECT_TRUE(claims(*encode_udp_scrape(id, 3, hashes)));
+    // An id with our mark that we never issued is claimed, and answered with an error.
+    const byte_buffer forged = encode_udp_announce(connection_ids::mark | 5, 4, request_for(1, 1));
+    EXPECT_TRUE(claims(forged));
+    EXPECT_EQ(action_of(*decode_udp_tracker_response(udp(alice, forged).at(0))), udp_tracker_action::error);
+    // Another tracker's ids (top bit clear), BEP 15 answers, KRPC and uTP are someone else's.
+    EXPECT_FALSE(claims(encode_udp_announce(0x1234'5678, 2, request_for(1, 1))));
+    EXPECT_FALSE(claims(encode_udp_connect_response(1, id)));
+    EXPECT_FALSE(claims(encode_udp_announce_response(1, 60s, 1, 1, {}, false)));
+    EXPECT_FALSE(claims(encode_udp_error_response(1, "connection id expired or invalid")));
+    EXPECT_FALSE(claims(as_bytes("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe")));
+    for (std::uint8_t type = 0; type <= 4; ++type) {
+        byte_buffer utp(20, 0xff);
+        utp[0] = static_cast<std::uint8_t>(type << 4 | 1);
+        EXPECT_FALSE(claims(utp)) << int(type);
+    }
+}
+
+TEST_F(tracker_fixture, claims_http_requests_for_its_paths) {
+    auto claims = [&](std::string_view bytes) {
+        return tracker->claims_stream(as_bytes(bytes));
+    };
+    for (const char* path : {"/announce?info_hash=x", "/scrape?info_hash=x", "/stats", "/metrics"}) {
+        EXPECT_EQ(claims("GET " + std::string(path) + " HTTP/1.1\r\n"), claim::yes) << path;
+    }
+    EXPECT_EQ(claims("GET /announce"), claim::yes);
+    for (const char* prefix :
+         {"", "G", "GET", "GET ", "GET /", "GET /s", "GET /sta", "GET /announc", "GET /m"}) {
+        EXPECT_EQ(claims(prefix), claim::need_more) << prefix;
+    }
+    for (const char* other : {"\x13"
+                              "BitTorrent protocol",
+                              "POST /announce HTTP/1.1\r\n", "GET /other HTTP/1.1\r\n", "GET / HTTP/1.1\r\n",
+                              "GNUTELLA CONNECT/0.6\r\n", "HEAD /announce", "get /announce"}) {
+        EXPECT_EQ(claims(other), claim::no) << other;
+    }
+}
+
+// A stand-in for another protocol's service: claims what starts with its prefix.
+class prefix_service final : public service {
+public:
+    explicit prefix_service(std::string prefix) : prefix_(std::move(prefix)) {}
+    std::string_view name() const override { return prefix_; }
+    bool claims_datagram(byte_view bytes) const override { return as_chars(bytes).starts_with(prefix_); }
+    claim claims_stream(byte_view first) const override {
+        const std::string_view seen = as_chars(first);
+        if (seen.size() < prefix_.size()) {
+            return std::string_view(prefix_).starts_with(seen) ? claim::need_more : claim::no;
+        }
+        return seen.starts_with(prefix_) ? claim::yes : claim::no;
+    }
+    void on_datagram(time_point, const endpoint&, byte_view) override { ++datagrams; }
+    void on_accepted(time_point, conn_id, const endpoint&) override { ++connections; }
+    void on_timer(time_point) override {}
+    std::optional<transmit> poll_transmit() override { return std::nullopt; }
+    std::optional<time_point> next_timer() const override { return std::nullopt; }
+    bool has_events() const override { return false; }
+
+    int datagrams = 0;
+    int connections = 0;
+
+private:
+    std::string prefix_;
+};
+
+TEST(tracker_server_on_a_host, shares_the_ports_with_the_dht_and_bittorrent) {
+    const time_point now(100s);
+    host h;
+    auto dht = std::make_unique<prefix_service>("d1:");
+    auto bittorrent = std::make_unique<prefix_service>(
+        "\x13"
+        "BitTorrent protocol");
+    prefix_service& d = *dht;
+    prefix_service& bt = *bittorrent;
+    h.add(now, std::move(dht));
+    tracker_config config;
+    config.rate_per_address = 0;
+    const service_id tracker_id = h.add(now, std::make_unique<tracker_server>(config, 3, now));
+    h.add(now, std::move(bittorrent));
+
+    // UDP: a connect and an announce reach the tracker, KRPC the DHT, an answer nobody.
+    h.on_datagram(now, alice, encode_udp_connect(9));
+    auto reply = h.poll_transmit();
+    ASSERT_TRUE(reply);
+    const auto& connected = std::get<io::datagram>(*reply);
+    EXPECT_EQ(connected.to, alice);
+    const auto id =
+        std::get<udp_connect_response>(*decode_udp_tracker_response(connected.bytes)).connection_id;
+    h.on_datagram(now, alice, encode_udp_announce(id, 10, request_for(1, 1)));
+    ASSERT_TRUE(h.poll_transmit());
+    h.on_datagram(now, alice, as_bytes("d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe"));
+    h.on_datagram(now, alice, encode_udp_connect_response(9, id));
+    EXPECT_EQ(d.datagrams, 1);
+    EXPECT_EQ(h.counters().datagrams_unclaimed, 1u);
+    EXPECT_EQ(h.get<tracker_server>(tracker_id).figures(now).counters.udp_announces, 1u);
+
+    // TCP: an HTTP announce to the tracker, answered and closed once written; a handshake to
+    // BitTorrent; anything else closed unclaimed.
+    const auto web = h.on_accepted(now, bob);
+    ASSERT_TRUE(web);
+    h.on_stream_bytes(now, *web, as_bytes("GET /st"));
+    EXPECT_FALSE(h.owner_of(*web));
+    h.on_stream_bytes(now, *web, as_bytes("ats HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    EXPECT_EQ(h.owner_of(*web), std::nullopt);  // closed already: answered
+    auto send = h.poll_transmit();
+    ASSERT_TRUE(send);
+    EXPECT_EQ(std::get<io::send>(*send).conn, *web);
+    auto close = h.poll_transmit();
+    ASSERT_TRUE(close);
+    EXPECT_EQ(std::get<io::close>(*close).conn, *web);
+    EXPECT_TRUE(std::get<io::close>(*close).flush);
+    const auto peer = h.on_accepted(now, bob);
+    h.on_stream_bytes(now, *peer,
+                      as_bytes("\x13"
+                               "BitTorrent protocol"));
+    EXPECT_EQ(bt.connections, 1);
+    const auto stranger = h.on_accepted(now, bob);
+    h.on_stream_bytes(now, *stranger, as_bytes("GET /index.html HTTP/1.1\r\n"));
+    EXPECT_EQ(h.counters().streams_unclaimed, 1u);
+    EXPECT_EQ(h.get<tracker_server>(tracker_id).figures(now).counters.http_requests, 1u);
 }
 
 }  // namespace
