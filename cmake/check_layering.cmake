@@ -1,8 +1,8 @@
 # The architecture rule as a test (run with cmake -DROOT=<src/hyphae> -P check_layering.cmake):
-# - core/, proto/, host/, session/ and node/ are sans-I/O: no Asio, threads, files, sockets,
+# - core/, proto/, host/ and session/ are sans-I/O: no Asio, threads, files, sockets,
 #   std::random_device, and no clock reads; time and randomness are handed in by the driver;
-# - layers include only layers below them: core <- proto <- host <- session <- runtime, sim (node/
-#   is the host's predecessor, on its way out); the host knows no protocol: host/ includes no proto/;
+# - layers include only layers below them: core <- proto <- host <- session <- runtime, sim; the
+#   host knows no protocol: host/ includes no proto/;
 # - a protocol folder (proto/<name>/) includes no other protocol folder: what two protocols share
 #   goes down to core/.
 if(NOT ROOT)
@@ -23,16 +23,15 @@ set(io_patterns
   "(^|[^a-z_:.])time[ \t]*\\([ \t]*(nullptr|NULL|0)[ \t]*\\)|reads a clock")
 
 # layer -> layers it must not include
-set(forbidden_core "proto;host;session;node;runtime;sim")
-set(forbidden_proto "host;session;node;runtime;sim")
-set(forbidden_host "proto;session;node;runtime;sim")
-set(forbidden_session "node;runtime;sim")
-set(forbidden_node "host;session;runtime;sim")
+set(forbidden_core "proto;host;session;runtime;sim")
+set(forbidden_proto "host;session;runtime;sim")
+set(forbidden_host "proto;session;runtime;sim")
+set(forbidden_session "runtime;sim")
 set(forbidden_runtime "sim")
 set(forbidden_sim "runtime")
 
 set(violations 0)
-foreach(layer core proto host session node runtime sim)
+foreach(layer core proto host session runtime sim)
   file(GLOB_RECURSE files "${ROOT}/${layer}/*.hpp" "${ROOT}/${layer}/*.cpp" "${ROOT}/${layer}/*.h")
   foreach(path IN LISTS files)
     file(STRINGS "${path}" lines)
@@ -43,7 +42,7 @@ foreach(layer core proto host session node runtime sim)
       if(line MATCHES "^[ \t]*//")
         continue()
       endif()
-      if(layer MATCHES "^(core|proto|host|session|node)$")
+      if(layer MATCHES "^(core|proto|host|session)$")
         foreach(rule IN LISTS io_patterns)
           string(REPLACE "|" ";" parts "${rule}")
           list(POP_BACK parts what)

@@ -10,24 +10,28 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include "hyphae/node/node.hpp"
+#include "hyphae/host/host.hpp"
 #include "hyphae/proto/bittorrent/metainfo.hpp"
-#include "hyphae/runtime/atomic_file.hpp"
-#include "hyphae/runtime/node_runtime.hpp"
+#include "hyphae/runtime/host_runtime.hpp"
+#include "hyphae/runtime/runtime_clock.hpp"
+#include "hyphae/runtime/session_runner.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
+#include "hyphae/session/session.hpp"
 
 namespace hyphae::cli {
 using namespace hyphae::bittorrent;
-using namespace hyphae::tracker;
 namespace {
 
-// One node of the demo: only its runtime thread touches the node; the display reads atomics.
+// One node of the demo, a session under its own runtime on its own thread: only that thread
+// touches it; the display reads atomics.
 struct demo_peer {
     std::string name;
-    std::unique_ptr<node> n;
-    std::unique_ptr<node_runtime> runtime;
+    std::unique_ptr<host> h;
+    std::unique_ptr<session> s;
+    std::unique_ptr<host_runtime> runtime;
+    std::unique_ptr<session_runner> runner;
     std::unique_ptr<asio::steady_timer> stats_timer;
-    torrent_handle handle = 0;
+    torrent_id handle = 0;
     std::uint16_t port = 0;
     std::atomic<std::int64_t> verified{0};
     std::atomic<std::int64_t> uploaded{0};
@@ -37,14 +41,17 @@ struct demo_peer {
     std::atomic<bool> complete{false};
     std::atomic<bool> checked{false};
     std::atomic<bool> failed{false};
+    std::atomic<bool> stopped{false};
     std::thread thread;
 
     void publish() {
-        const auto s = n->get(handle).stats(runtime_now());
-        verified = s.verified_bytes;
-        uploaded = s.uploaded;
-        download_rate = s.download_rate;
-        peers = s.peers;
+        if (const torrent* t = s->get(handle)) {
+            const auto stats = t->stats(runtime_now());
+            verified = stats.verified_bytes;
+            uploaded = stats.uploaded;
+            download_rate = stats.download_rate;
+            peers = stats.peers;
+        }
     }
     void tick() {
         publish();
@@ -54,6 +61,24 @@ struct demo_peer {
                 tick();
             }
         });
+    }
+    void on_event(const session_event& e) {
+        if (const auto* d = std::get_if<session_events::dht_announced>(&e.what)) {
+            dht_peers = std::max(dht_peers.load(), d->peers);
+        } else if (const auto* t = std::get_if<torrent_event>(&e.what)) {
+            if (std::holds_alternative<torrent_events::checking_done>(*t)) {
+                checked = true;
+            } else if (std::holds_alternative<torrent_events::download_complete>(*t)) {
+                complete = true;
+            } else if (std::holds_alternative<torrent_events::disk_error>(*t)) {
+                failed = true;
+            }
+        } else if (std::holds_alternative<session_events::storage_failed>(e.what)) {
+            failed = true;
+        } else if (std::holds_alternative<session_events::stopped>(e.what)) {
+            stats_timer->cancel();
+            runtime->stop();
+        }
     }
 };
 
@@ -69,25 +94,39 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
     for (int i = 0; i <= options.leechers; ++i) {
         auto p = std::make_unique<demo_peer>();
         p->name = i == 0 ? "seeder" : fmt::format("leecher {}", i);
-        node_config config;
-        config.peer_id = make_peer_id(random);
-        config.torrent.client_name = "Hyphae demo";
+        session_settings settings;
+        settings.bittorrent.torrent.client_name = "Hyphae demo";
+        settings.trackers.user_agent = "Hyphae demo";
         if (i == 0) {
-            config.torrent.upload_rate_max = options.seed_upload_rate;
+            settings.bittorrent.torrent.upload_rate_max = options.seed_upload_rate;
         }
         if (options.dht) {
-            config.dht.emplace();
+            settings.dht.emplace();
+            // Leechers that start together find nobody in the DHT at first: a loopback swarm done
+            // in seconds asks again within one, not the five a real node waits.
+            settings.dht_retry_min = std::chrono::milliseconds(500);
             if (i > 0) {
-                config.dht->bootstrap = {endpoint{ip_address::v4(0x7f000001), peers[0]->port}};
+                settings.dht->bootstrap = {endpoint{ip_address::v4(0x7f000001), peers[0]->port}};
             }
         }
-        p->n = std::make_unique<node>(config, random(), runtime_now());
-        p->runtime = std::make_unique<node_runtime>(*p->n, runtime_config{"127.0.0.1", 0, 2, 256 * 1024});
-        auto port = p->runtime->listen();
-        if (!port) {
-            return tl::unexpected(port.error());
+        p->h = std::make_unique<host>();
+        p->s = std::make_unique<session>(*p->h, settings, random(), runtime_now());
+        runtime_config rc;
+        rc.bind_address = "127.0.0.1";
+        rc.tcp_port = 0;
+        rc.udp = options.dht ? runtime_config::udp_mode::same_as_tcp : runtime_config::udp_mode::off;
+        p->runtime = std::make_unique<host_runtime>(*p->h, rc);
+        p->runner = std::make_unique<session_runner>(*p->s, *p->runtime);
+        if (auto opened = p->runtime->open(); !opened) {
+            return tl::unexpected(opened.error());
         }
-        p->port = *port;
+        p->port = p->runtime->tcp_endpoint()->port;
+        p->s->set_listen_port(runtime_now(), p->port);
+        p->stats_timer = std::make_unique<asio::steady_timer>(p->runtime->context());
+        demo_peer* raw = p.get();
+        p->runner->on_event = [raw](const session_event& e) {
+            raw->on_event(e);
+        };
         peers.push_back(std::move(p));
     }
     // Through trackers, or else everyone knows the seeder and every other leecher, as --peer would
@@ -95,38 +134,23 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
     for (std::size_t i = 0; i < peers.size(); ++i) {
         demo_peer& p = *peers[i];
         const bool seeder = i == 0;
-        const std::string folder =
-            seeder ? options.seed_folder : fmt::format("{}/leecher-{}", options.work_folder, i);
-        auto storage = file_storage::open(*meta, folder, !seeder);
-        if (!storage) {
-            return tl::unexpected(storage.error());
-        }
         add_torrent_params params;
         params.meta = *meta;
-        params.check = seeder;
+        params.folder = seeder ? options.seed_folder : fmt::format("{}/leecher-{}", options.work_folder, i);
+        params.seed_only = seeder;
+        params.data_on_disk = seeder;
         params.use_trackers = options.through_trackers;
+        params.policy.when = stop_policy::kind::never;  // the demo stops them all at the end
         for (std::size_t j = 0; j < peers.size() && !options.through_trackers && !seeder; ++j) {
             if (j != i) {
                 params.peers.push_back(endpoint{ip_address::v4(0x7f000001), peers[j]->port});
             }
         }
-        p.handle = p.n->add_torrent(runtime_now(), std::move(params));
-        p.runtime->attach_storage(p.handle, std::move(*storage));
-        p.runtime->on_event = [&p](const node_event& e) {
-            if (const auto* d = std::get_if<dht_announce_done>(&e.what)) {
-                p.dht_peers = std::max(p.dht_peers.load(), d->peers);
-            }
-            if (const auto* t = std::get_if<torrent_event>(&e.what)) {
-                if (std::holds_alternative<torrent_events::checking_done>(*t)) {
-                    p.checked = true;
-                } else if (std::holds_alternative<torrent_events::download_complete>(*t)) {
-                    p.complete = true;
-                } else if (std::holds_alternative<torrent_events::disk_error>(*t)) {
-                    p.failed = true;
-                }
-            }
-        };
-        p.stats_timer = std::make_unique<asio::steady_timer>(p.runtime->context());
+        auto added = p.s->add_torrent(runtime_now(), std::move(params));
+        if (!added) {
+            return tl::unexpected(added.error());
+        }
+        p.handle = *added;
     }
     const auto launch = [](demo_peer* raw) {
         raw->thread = std::thread([raw] {
@@ -187,14 +211,17 @@ result<demo_network_summary> run_demo_network(const demo_network_options& option
     }
     demo_network_summary summary;
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (options.all_complete) {
+        options.all_complete();
+    }
     summary.size = meta->total_size;
     summary.all_verified = true;
+    // Each session stops itself (its trackers told) and then ends its loop.
     for (auto& p : peers) {
         asio::post(p->runtime->context(), [raw = p.get()] {
             raw->publish();
-            raw->stats_timer->cancel();
-            raw->n->stop_torrent(runtime_now(), raw->handle);
-            raw->runtime->stop();
+            raw->s->stop(runtime_now());
+            raw->runtime->pump();
         });
     }
     for (std::size_t i = 0; i < peers.size(); ++i) {

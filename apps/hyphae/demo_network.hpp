@@ -4,6 +4,7 @@
 // torrent's trackers, or else each is given every other's address.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "hyphae/core/error.hpp"
@@ -15,9 +16,10 @@ struct demo_network_options {
     std::string seed_folder;  // holds <name>
     std::string work_folder;  // leechers save under <work>/leecher-N
     int leechers = 4;
-    std::int64_t seed_upload_rate = 0;  // bytes/s, 0: unlimited
-    bool through_trackers = false;      // peers meet through the torrent's trackers, not by address
-    bool dht = false;                   // every node runs a DHT node too, joined through the seeder's
+    std::int64_t seed_upload_rate = 0;   // bytes/s, 0: unlimited
+    bool through_trackers = false;       // peers meet through the torrent's trackers, not by address
+    bool dht = false;                    // every node runs a DHT node too, joined through the seeder's
+    std::function<void()> all_complete;  // called once every leecher is done, before they stop
 };
 
 struct demo_network_summary {

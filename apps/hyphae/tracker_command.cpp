@@ -17,10 +17,13 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include "hyphae/host/host.hpp"
+#include "hyphae/host/host_owner.hpp"
 #include "hyphae/proto/tracker/info_hash_list.hpp"
 #include "hyphae/proto/tracker/tracker_server.hpp"
 #include "hyphae/runtime/atomic_file.hpp"
-#include "hyphae/runtime/tracker_runtime.hpp"
+#include "hyphae/runtime/host_runtime.hpp"
+#include "hyphae/runtime/runtime_clock.hpp"
 
 namespace hyphae::cli {
 using namespace hyphae::tracker;
@@ -103,17 +106,22 @@ tracker_config core_config(const tracker_options& o) {
     c.ip_header = o.ip_header;
     c.http_connections_max = o.max_connections;
     c.report_refusals = o.verbose;
+    c.claims_every_connection = true;  // its own port: every request is a tracker request
     return c;
 }
 
-// The running tracker: the core, its runtime, and the chores around them (signals, state saves,
-// status lines, memory figures).
-class tracker_service {
+// The running tracker: a host with the tracker service under the one runtime, and the chores
+// around them (signals, state saves, status lines, memory figures).
+class tracker_service final : public host_owner {
 public:
     explicit tracker_service(const tracker_options& options)
-        : options_(options),
-          core_(core_config(options), std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32),
-                runtime_now()) {}
+        : options_(options), host_(host_config_for(options)) {
+        tracker_ = host_.add(
+            runtime_now(),
+            std::make_unique<tracker_server>(
+                core_config(options), std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32),
+                runtime_now()));
+    }
 
     ~tracker_service() {
         if (saver_.joinable()) {
@@ -128,24 +136,29 @@ public:
                 return report(list.error());
             }
             fmt::print("tracker: allow-list {}: {} info-hashes\n", options_.allow_file, count(list->size()));
-            core_.set_allow_list(runtime_now(), std::move(*list));
+            core().set_allow_list(runtime_now(), std::move(*list));
         }
         if (!options_.state_file.empty()) {
             load_state();
         }
-        tracker_runtime_config rc;
+        runtime_config rc;
         rc.bind_address = options_.bind;
-        rc.http_port = options_.http_port;
-        rc.udp_port = options_.udp_port;
-        if (!rc.http_port && !rc.udp_port) {
-            rc.http_port = default_port;
+        rc.tcp_port = options_.http_port;
+        if (options_.udp_port) {
+            rc.udp = runtime_config::udp_mode::port;
+            rc.udp_port = *options_.udp_port;
+        }
+        if (!options_.http_port && !options_.udp_port) {
+            rc.tcp_port = default_port;
+            rc.udp = runtime_config::udp_mode::port;
             rc.udp_port = default_port;
         }
-        runtime_ = std::make_unique<tracker_runtime>(core_, rc);
+        rc.read_buffer_size = 64 * 1024;  // requests are small; one buffer serves every connection
+        runtime_ = std::make_unique<host_runtime>(host_, rc, this);
         if (auto opened = runtime_->open(); !opened) {
             return report(opened.error());
         }
-        if (auto http = runtime_->http_endpoint()) {
+        if (auto http = runtime_->tcp_endpoint()) {
             fmt::print("tracker: http on {} (announce http://{}/announce)\n", http->to_string(),
                        http->to_string());
         }
@@ -153,9 +166,6 @@ public:
             fmt::print("tracker: udp on {} (announce udp://{}/announce)\n", udp->to_string(),
                        udp->to_string());
         }
-        runtime_->on_notice = [this](const tracker_notice& n) {
-            print_notice(n);
-        };
 
         asio::io_context& io = runtime_->context();
         asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -188,7 +198,7 @@ public:
         // Reading the allow-list and the state file went through large buffers that glibc keeps
         // in its heap once freed: give them back before serving.
         malloc_trim(0);
-        core_.set_resident_bytes(resident_bytes());
+        core().set_resident_bytes(resident_bytes());
         fmt::print("tracker: ready\n");
         std::fflush(stdout);
         runtime_->run();
@@ -205,11 +215,28 @@ public:
         return 0;
     }
 
+    // The tracker's notices (refused requests, closed connections), for the log.
+    void on_ready(time_point, service_id) override {
+        while (auto n = core().poll_event()) {
+            print_notice(*n);
+        }
+    }
+
 private:
+    static host_config host_config_for(const tracker_options& o) {
+        host_config c;
+        // HTTP clients send at once; the tracker's own http_connections_max bounds them.
+        c.pending_streams_max = o.max_connections;
+        c.connections_max = 2 * o.max_connections + 64;
+        return c;
+    }
+
+    tracker_server& core() { return host_.get<tracker_server>(tracker_); }
+
     void every_second() {
         ++seconds_;
         if (seconds_ % 5 == 0) {
-            core_.set_resident_bytes(resident_bytes());
+            core().set_resident_bytes(resident_bytes());
         }
         if (suppressed_ > 0) {
             fmt::print("tracker: {} more refusals not shown\n", suppressed_);
@@ -227,7 +254,7 @@ private:
     }
 
     void print_status() {
-        const tracker_figures f = core_.figures(runtime_now());
+        const tracker_figures f = core().figures(runtime_now());
         const std::uint64_t announces = f.counters.udp_announces + f.counters.http_announces;
         const double rate = static_cast<double>(announces - last_announces_) / options_.status_interval;
         last_announces_ = announces;
@@ -257,7 +284,10 @@ private:
             return;
         }
         const std::size_t size = list->size();
-        const std::size_t dropped = core_.set_allow_list(runtime_now(), std::move(*list));
+        const std::size_t dropped = host_.call<tracker_server>(
+            runtime_now(), tracker_,
+            [&](tracker_server& t) { return t.set_allow_list(runtime_now(), std::move(*list)); });
+        runtime_->pump();
         malloc_trim(0);
         fmt::print("tracker: allow-list reloaded: {} info-hashes, {} swarms dropped\n", count(size),
                    count(dropped));
@@ -273,7 +303,7 @@ private:
         auto bytes = read_whole_file(path, state_size_max);
         result<tracker_state_summary> restored = tl::unexpected(bytes ? error{} : bytes.error());
         if (bytes) {
-            restored = core_.import_state(runtime_now(), wall_seconds(), as_bytes(*bytes));
+            restored = core().import_state(runtime_now(), wall_seconds(), as_bytes(*bytes));
         }
         if (!restored) {
             // The peers re-announce within an interval anyway: start, but keep the file for a look.
@@ -297,7 +327,7 @@ private:
             }
             saver_.join();
         }
-        auto bytes = std::make_shared<byte_buffer>(core_.export_state(runtime_now(), wall_seconds()));
+        auto bytes = std::make_shared<byte_buffer>(core().export_state(runtime_now(), wall_seconds()));
         saved_ = false;
         saver_ = std::thread([this, bytes, path = options_.state_file, &io = runtime_->context()] {
             auto written = write_file_atomically(path, as_chars(*bytes), overwrite::allow);
@@ -310,21 +340,22 @@ private:
     }
 
     bool save_state_now() {
-        const byte_buffer bytes = core_.export_state(runtime_now(), wall_seconds());
+        const byte_buffer bytes = core().export_state(runtime_now(), wall_seconds());
         auto written = write_file_atomically(options_.state_file, as_chars(bytes), overwrite::allow);
         if (!written) {
             report(written.error());
             return false;
         }
-        const tracker_figures f = core_.figures(runtime_now());
+        const tracker_figures f = core().figures(runtime_now());
         fmt::print("tracker: state saved to {} ({} swarms, {} peers, {})\n", options_.state_file,
                    count(f.swarms), count(f.peers), format_bytes(static_cast<std::int64_t>(bytes.size())));
         return true;
     }
 
     tracker_options options_;
-    tracker_server core_;
-    std::unique_ptr<tracker_runtime> runtime_;
+    host host_;
+    service_id tracker_ = 0;
+    std::unique_ptr<host_runtime> runtime_;
     std::thread saver_;
     std::atomic<bool> saved_{true};
     std::uint64_t seconds_ = 0;

@@ -2,7 +2,6 @@
 
 #include <array>
 #include <cmath>
-#include <filesystem>
 #include <random>
 #include <tuple>
 
@@ -10,43 +9,28 @@
 #include "human_units.hpp"
 #include <asio/signal_set.hpp>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "hyphae/node/node.hpp"
+#include "hyphae/host/host.hpp"
 #include "hyphae/proto/bittorrent/magnet.hpp"
 #include "hyphae/proto/bittorrent/metainfo.hpp"
-#include "hyphae/proto/bittorrent/resume_data.hpp"
-#include "hyphae/runtime/atomic_file.hpp"
-#include "hyphae/runtime/node_runtime.hpp"
-#include "hyphae/runtime/socket_address.hpp"
+#include "hyphae/runtime/host_runtime.hpp"
+#include "hyphae/runtime/runtime_clock.hpp"
+#include "hyphae/runtime/session_runner.hpp"
 #include "hyphae/runtime/torrent_file.hpp"
+#include "hyphae/session/session.hpp"
 
 namespace hyphae::cli {
-using namespace hyphae::bittorrent;
-using namespace hyphae::tracker;
 namespace {
+
+using namespace hyphae::bittorrent;
 
 constexpr std::uint16_t default_port = 6881;
 // Where clients join the Mainline DHT when told nothing else.
-constexpr std::array<std::string_view, 3> default_dht_routers = {
-    "router.bittorrent.com:6881", "dht.transmissionbt.com:6881", "router.utorrent.com:6881"};
-constexpr auto resume_save_interval = std::chrono::seconds(10);
+constexpr std::array<std::pair<std::string_view, std::uint16_t>, 3> default_dht_routers = {
+    {{"router.bittorrent.com", 6881}, {"dht.transmissionbt.com", 6881}, {"router.utorrent.com", 6881}}};
 
-std::string resume_path(const std::string& folder, const sha1_hash& info_hash) {
-    return folder + "/.hyphae/" + info_hash.to_hex() + ".resume";
-}
-
-bool any_file_present(const metainfo& meta, const std::string& folder) {
-    for (const file_entry& f : meta.files) {
-        struct stat st {};
-        if (!f.pad && ::stat((folder + "/" + f.path).c_str(), &st) == 0 && st.st_size > 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
+// `hyphae get` and `seed`: one torrent in a session, under the one runtime.
 class transfer {
 public:
     explicit transfer(const transfer_options& options) : options_(options) {}
@@ -74,88 +58,80 @@ public:
             }
             peers.push_back(*ep);
         }
+        auto settings = make_settings();
+        if (!settings) {
+            return exit_usage;
+        }
 
         std::random_device entropy;  // the process edge: cores get seeded generators
         const std::uint64_t seed = (static_cast<std::uint64_t>(entropy()) << 32) | entropy();
-        rng random(seed);
-        node_config config;
-        config.peer_id = make_peer_id(random);
-        config.torrent.client_name = "Hyphae " HYPHAE_VERSION;
-        config.torrent.connections_max = options_.connections_max;
-        for (auto [text, limit, name] :
-             {std::tuple{&options_.upload_limit, &config.torrent.upload_rate_max, "--upload-limit"},
-              std::tuple{&options_.download_limit, &config.torrent.download_rate_max, "--download-limit"}}) {
-            if (text->empty()) {
-                continue;
-            }
-            const auto bytes = parse_size(*text);
-            if (!bytes || *bytes <= 0) {
-                fmt::print(stderr, "hyphae: {} '{}' is not a rate in bytes/s (e.g. 500K, 2M)\n", name, *text);
-                return exit_usage;
-            }
-            *limit = *bytes;
-        }
-        std::vector<std::string> dht_names;
-        if (options_.dht) {
-            config.dht.emplace();
-            const auto& names = options_.dht_bootstrap;
-            for (const std::string& name : names) {
-                if (auto ep = endpoint::parse(name)) {
-                    config.dht->bootstrap.push_back(*ep);
-                } else if (name.rfind(':') == std::string::npos) {
-                    fmt::print(stderr, "hyphae: --dht-bootstrap '{}' is not HOST:PORT\n", name);
-                    return exit_usage;
-                } else {
-                    dht_names.push_back(name);
-                }
-            }
-            if (names.empty()) {
-                dht_names.assign(default_dht_routers.begin(), default_dht_routers.end());
-            }
-        }
-        node_ = std::make_unique<node>(config, random(), runtime_now());
+        host_config hc;
+        hc.connections_max = options_.connections_max + 64;  // the torrent's peers, trackers, handshakes
+        host_ = std::make_unique<host>(hc);
+        session_ = std::make_unique<session>(*host_, *settings, seed, runtime_now());
 
         runtime_config rc;
         rc.bind_address = options_.bind;
-        rc.listen_port = options_.port < 0 ? default_port : static_cast<std::uint16_t>(options_.port);
+        rc.tcp_port = options_.port < 0 ? default_port : static_cast<std::uint16_t>(options_.port);
+        rc.any_port_if_taken = options_.port < 0;  // the default port is taken (another client): any
+        rc.udp = options_.dht ? runtime_config::udp_mode::same_as_tcp : runtime_config::udp_mode::off;
         rc.disk_threads = options_.disk_threads;
-        runtime_ = std::make_unique<node_runtime>(*node_, rc);
-        auto port = runtime_->listen();
-        if (!port && options_.port < 0) {
-            // The default port is taken (another client): any free one will do.
-            runtime_ =
-                std::make_unique<node_runtime>(*node_, runtime_config{rc.bind_address, 0, rc.disk_threads});
-            port = runtime_->listen();
+        runtime_ = std::make_unique<host_runtime>(*host_, rc);
+        runner_ = std::make_unique<session_runner>(*session_, *runtime_);
+        if (auto opened = runtime_->open(); !opened) {
+            return report(opened.error());
         }
-        if (!port) {
-            return report(port.error());
+        const std::uint16_t port = runtime_->tcp_endpoint()->port;
+        fmt::print(stderr, "listening on {}:{}\n", options_.bind, port);
+        if (!runtime_->udp_error().empty()) {
+            fmt::print(stderr, "warning: dht: {}; going on without the DHT\n", runtime_->udp_error());
         }
-        fmt::print(stderr, "listening on {}:{}\n", options_.bind, *port);
-        if (!runtime_->dht_error().empty()) {
-            fmt::print(stderr, "warning: {}; going on without the DHT\n", runtime_->dht_error());
-        }
-        resolve_dht_routers(dht_names);
-        runtime_->on_event = [this](const node_event& e) {
+        session_->set_listen_port(runtime_now(), port);
+        runner_->on_event = [this](const session_event& e) {
             on_event(e);
         };
 
         add_torrent_params params;
-        params.peers = peers;
+        params.peers = std::move(peers);
+        params.folder = options_.folder;
+        params.seed_only = options_.seed;
+        if (options_.seed) {
+            params.policy.when = stop_policy::kind::never;
+        } else if (options_.seed_ratio > 0) {
+            params.policy = stop_policy{stop_policy::kind::at_ratio, options_.seed_ratio};
+        } else {
+            params.policy.when = stop_policy::kind::at_completion;
+        }
         if (meta_) {
-            if (auto r = open_storage(); r != 0) {
-                return r;
+            const torrent_on_disk on_disk = probe_torrent_files(*meta_, options_.folder);
+            if (options_.seed && !on_disk.data_present) {
+                return report(
+                    error{errc::io, options_.folder + "/" + meta_->name,
+                          "no data here to seed (--data is the folder that holds " + meta_->name + ")"});
             }
             params.meta = meta_;
-            params.have = resumed_;
-            params.check = check_;
+            params.resume = on_disk.resume;
+            params.data_on_disk = on_disk.data_present;
+            const resume_decision decision =
+                decide_resume(*meta_, params.resume, params.data_on_disk, params.seed_only);
+            if (!decision.warning.empty()) {
+                fmt::print(stderr, "warning: {}\n", decision.warning);
+            } else if (decision.trusted) {
+                fmt::print(stderr, "resuming: {} of {} pieces already verified\n", decision.trusted->count(),
+                           meta_->piece_count());
+            }
+            if (decision.check) {
+                fmt::print(stderr, "checking {} pieces on disk\n", meta_->piece_count());
+            }
         } else {
             params.magnet = magnet_;
             fmt::print(stderr, "fetching the metadata of {} from peers\n", magnet_->info_hash.to_hex());
         }
-        handle_ = node_->add_torrent(runtime_now(), std::move(params));
-        if (meta_) {
-            runtime_->attach_storage(handle_, std::move(storage_));
+        auto added = session_->add_torrent(runtime_now(), std::move(params));
+        if (!added) {
+            return report(added.error());
         }
+        torrent_ = *added;
         started_ = std::chrono::steady_clock::now();
 
         asio::signal_set signals(runtime_->context(), SIGINT, SIGTERM);
@@ -172,81 +148,79 @@ public:
     }
 
 private:
-    // Names are resolved in the background: a slow or absent DNS must not hold the download up.
-    void resolve_dht_routers(const std::vector<std::string>& names) {
-        if (names.empty()) {
-            return;
+    std::optional<session_settings> make_settings() {
+        session_settings settings;
+        settings.bittorrent.torrent.client_name = "Hyphae " HYPHAE_VERSION;
+        settings.bittorrent.torrent.connections_max = options_.connections_max;
+        settings.trackers.user_agent = "Hyphae/" HYPHAE_VERSION;
+        for (auto [text, limit, name] :
+             {std::tuple{&options_.upload_limit, &settings.bittorrent.torrent.upload_rate_max,
+                         "--upload-limit"},
+              std::tuple{&options_.download_limit, &settings.bittorrent.torrent.download_rate_max,
+                         "--download-limit"}}) {
+            if (text->empty()) {
+                continue;
+            }
+            const auto bytes = parse_size(*text);
+            if (!bytes || *bytes <= 0) {
+                fmt::print(stderr, "hyphae: {} '{}' is not a rate in bytes/s (e.g. 500K, 2M)\n", name, *text);
+                return std::nullopt;
+            }
+            *limit = *bytes;
         }
-        resolver_ = std::make_unique<asio::ip::udp::resolver>(runtime_->context());
-        for (const std::string& name : names) {
-            const auto colon = name.rfind(':');
-            resolver_->async_resolve(asio::ip::udp::v4(), name.substr(0, colon), name.substr(colon + 1),
-                                     [this, name](const asio::error_code& ec,
-                                                  const asio::ip::udp::resolver::results_type& results) {
-                                         if (ec || results.empty()) {
-                                             if (options_.verbose) {
-                                                 fmt::print(stderr, "\rdht: cannot resolve {}: {}\x1b[K\n",
-                                                            name, ec ? ec.message() : "no address");
-                                             }
-                                             return;
-                                         }
-                                         node_->add_dht_bootstrap(runtime_now(),
-                                                                  from_asio(results.begin()->endpoint()));
-                                         runtime_->pump();
-                                     });
-        }
-    }
-
-    int open_storage() {
-        const bool existing = any_file_present(*meta_, options_.folder);
-        if (options_.seed && !existing) {
-            return report(
-                error{errc::io, options_.folder + "/" + meta_->name,
-                      "no data here to seed (--data is the folder that holds " + meta_->name + ")"});
-        }
-        auto resume_bytes = read_whole_file(resume_path(options_.folder, meta_->info_hash), 16u << 20);
-        if (resume_bytes && !options_.seed) {
-            auto r = parse_resume_data(as_bytes(*resume_bytes), meta_->info_hash, meta_->piece_count());
-            if (r) {
-                resumed_ = r->pieces;
-                fmt::print(stderr, "resuming: {} of {} pieces already verified\n", r->pieces.count(),
-                           meta_->piece_count());
-            } else {
-                fmt::print(stderr, "warning: ignoring resume data: {}\n", r.error().message());
+        if (options_.dht) {
+            settings.dht.emplace();
+            for (const std::string& name : options_.dht_bootstrap) {
+                if (auto ep = endpoint::parse(name)) {
+                    settings.dht->bootstrap.push_back(*ep);
+                    continue;
+                }
+                const auto colon = name.rfind(':');
+                unsigned long port = 0;
+                if (colon == std::string::npos || colon == 0 ||
+                    (port = std::strtoul(name.c_str() + colon + 1, nullptr, 10)) == 0 || port > 65535) {
+                    fmt::print(stderr, "hyphae: --dht-bootstrap '{}' is not HOST:PORT\n", name);
+                    return std::nullopt;
+                }
+                settings.dht_bootstrap_names.emplace_back(name.substr(0, colon),
+                                                          static_cast<std::uint16_t>(port));
+            }
+            if (options_.dht_bootstrap.empty()) {
+                for (const auto& [name, port] : default_dht_routers) {
+                    settings.dht_bootstrap_names.emplace_back(std::string(name), port);
+                }
             }
         }
-        // Pieces resume data does not vouch for are hashed, not trusted: after a crash that keeps what
-        // reached the disk without ever marking unverified data complete.
-        check_ = options_.seed || existing;
-        auto storage = file_storage::open(*meta_, options_.folder, !options_.seed);
-        if (!storage) {
-            return report(storage.error());
-        }
-        storage_ = std::move(*storage);
-        if (check_) {
-            fmt::print(stderr, "checking {} pieces on disk\n", meta_->piece_count());
-        }
-        return 0;
+        return settings;
     }
 
-    void on_event(const node_event& e) {
+    void on_event(const session_event& e) {
         if (const auto* t = std::get_if<torrent_event>(&e.what)) {
             on_torrent_event(*t);
-        } else if (const auto* d = std::get_if<dht_announce_done>(&e.what)) {
+        } else if (const auto* tracker_e = std::get_if<tracker::tracker_event>(&e.what)) {
+            on_tracker_event(*tracker_e);
+        } else if (const auto* d = std::get_if<session_events::dht_announced>(&e.what)) {
             if (options_.verbose) {
                 fmt::print(stderr, "\rdht: {} peers, announced to {} nodes in {} ms\x1b[K\n", d->peers,
                            d->stored,
                            std::chrono::duration_cast<std::chrono::milliseconds>(d->elapsed).count());
             }
-        } else {
-            on_tracker_event(std::get<tracker_event>(e.what));
+        } else if (const auto* f = std::get_if<session_events::storage_failed>(&e.what)) {
+            exit_code_ = report(error{errc::io, "storage", f->what});
+            runtime_->stop();
+        } else if (const auto* r = std::get_if<session_events::resume_save_failed>(&e.what)) {
+            fmt::print(stderr, "\rwarning: cannot save resume data: {}\x1b[K\n", r->what);
+        } else if (std::holds_alternative<session_events::finished>(e.what)) {
+            finish();
+        } else if (std::holds_alternative<session_events::stopped>(e.what)) {
+            runtime_->stop();
         }
     }
 
-    void on_tracker_event(const tracker_event& e) {
-        if (const auto* failed = std::get_if<announce_failed>(&e)) {
+    void on_tracker_event(const tracker::tracker_event& e) {
+        if (const auto* failed = std::get_if<tracker::announce_failed>(&e)) {
             fmt::print(stderr, "\rtracker {}: {}\x1b[K\n", failed->url, failed->reason);
-        } else if (const auto* ok = std::get_if<announce_succeeded>(&e)) {
+        } else if (const auto* ok = std::get_if<tracker::announce_succeeded>(&e)) {
             if (options_.verbose) {
                 fmt::print(stderr, "\rtracker {}: announced, next in {} s\x1b[K\n", ok->url,
                            std::chrono::duration_cast<std::chrono::seconds>(ok->interval).count());
@@ -254,31 +228,20 @@ private:
             if (!ok->warning.empty()) {
                 fmt::print(stderr, "\rtracker {} warns: {}\x1b[K\n", ok->url, ok->warning);
             }
-        } else if (const auto* found = std::get_if<peers_found>(&e); found && options_.verbose) {
+        } else if (const auto* found = std::get_if<tracker::peers_found>(&e); found && options_.verbose) {
             fmt::print(stderr, "\rtracker {}: {} peers\x1b[K\n", found->url, found->peers.size());
         }
     }
 
-    void on_torrent_event(const torrent_event& t) {
+    void on_torrent_event(const torrent_event& e) {
         using namespace torrent_events;
-        const auto& e = t;
         if (std::holds_alternative<metadata_received>(e)) {
-            meta_ = node_->get(handle_).meta();
+            meta_ = session_->get(torrent_)->meta();
             fmt::print(stderr, "metadata received: {} ({}, {} files)\n", meta_->name,
                        format_bytes(meta_->total_size), meta_->files.size());
-            auto storage = file_storage::open(*meta_, options_.folder, true);
-            if (!storage) {
-                exit_code_ = report(storage.error());
-                runtime_->stop();
-                return;
-            }
-            runtime_->attach_storage(handle_, std::move(*storage));
-        } else if (std::holds_alternative<piece_verified>(e)) {
-            resume_dirty_ = true;
         } else if (auto* c = std::get_if<checking_done>(&e)) {
             fmt::print(stderr, "\rchecked: {} of {} pieces are good\x1b[K\n", c->pieces_have,
                        meta_->piece_count());
-            resume_dirty_ = true;
         } else if (auto* d = std::get_if<disk_error>(&e)) {
             fmt::print(stderr, "\nhyphae: disk error: {}\n", d->what);
             exit_code_ = exit_failure;
@@ -298,10 +261,7 @@ private:
                 fmt::print(stderr, "complete: {} verified in {} ({})\n", format_bytes(meta_->total_size),
                            format_duration(seconds),
                            format_rate(static_cast<double>(meta_->total_size) / seconds));
-                save_resume();
-                if (options_.seed_ratio <= 0) {
-                    finish();
-                } else {
+                if (options_.seed_ratio > 0) {
                     fmt::print(stderr, "seeding until the ratio reaches {}\n", options_.seed_ratio);
                 }
             }
@@ -313,18 +273,6 @@ private:
             return;
         }
         draw(false);
-        const auto now = std::chrono::steady_clock::now();
-        if (resume_dirty_ && now - last_resume_save_ >= resume_save_interval) {
-            save_resume_in_background();
-        }
-        if (completed_ && options_.seed_ratio > 0 && meta_) {
-            const auto stats = node_->get(handle_).stats(runtime_now());
-            if (static_cast<double>(stats.uploaded) >=
-                options_.seed_ratio * static_cast<double>(meta_->total_size)) {
-                finish();
-                return;
-            }
-        }
         tick_timer_->expires_after(std::chrono::seconds(1));
         tick_timer_->async_wait([this](const asio::error_code& ec) {
             if (!ec) {
@@ -340,21 +288,24 @@ private:
             return;
         }
         last_line_ = now;
-        const torrent& t = node_->get(handle_);
-        const auto stats = t.stats(runtime_now());
+        const torrent* t = session_->get(torrent_);
+        if (t == nullptr) {
+            return;
+        }
+        const auto stats = t->stats(runtime_now());
         std::string line;
-        if (!t.has_metadata()) {
+        if (!t->has_metadata()) {
             line = fmt::format("metadata: waiting  peers {}", stats.peers);
         } else {
-            const double total = static_cast<double>(t.meta().total_size);
+            const double total = static_cast<double>(t->meta().total_size);
             const double done = static_cast<double>(stats.verified_bytes);
-            const std::string what = t.checking() ? "checking" : (t.complete() ? "seeding" : "");
+            const std::string what = t->checking() ? "checking" : (t->complete() ? "seeding" : "");
             std::string eta = "--";
-            if (!t.complete() && stats.download_rate > 0) {
+            if (!t->complete() && stats.download_rate > 0) {
                 eta = format_duration((total - done) / stats.download_rate);
             }
             line = fmt::format("{:5.1f}% {} / {}  down {}  up {}  peers {}  ETA {} {}", 100 * done / total,
-                               format_bytes(stats.verified_bytes), format_bytes(t.meta().total_size),
+                               format_bytes(stats.verified_bytes), format_bytes(t->meta().total_size),
                                format_rate(stats.download_rate), format_rate(stats.upload_rate), stats.peers,
                                eta, what);
         }
@@ -365,96 +316,35 @@ private:
         }
     }
 
-    resume_data snapshot() const {
-        const torrent& t = node_->get(handle_);
-        const auto stats = t.stats(runtime_now());
-        return resume_data{meta_->info_hash, t.have(), stats.uploaded, stats.downloaded};
-    }
-
-    // Pieces are listed only after their data is synced: after a crash, resume data never claims
-    // a piece that is not on disk.
-    void save_resume_in_background() {
-        if (!meta_ || node_->get(handle_).checking() || saving_) {
-            return;
-        }
-        saving_ = true;
-        resume_dirty_ = false;
-        last_resume_save_ = std::chrono::steady_clock::now();
-        auto data = std::make_shared<resume_data>(snapshot());
-        file_storage* storage = runtime_->storage(handle_);
-        const std::string path = resume_path(options_.folder, meta_->info_hash);
-        runtime_->run_on_disk(
-            [storage, data, path] {
-                if (storage != nullptr && storage->sync()) {
-                    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-                    (void)write_file_atomically(path, encode_resume_data(*data), overwrite::allow);
-                }
-            },
-            [this] { saving_ = false; });
-    }
-
-    void save_resume() {
-        if (!meta_ || node_->get(handle_).checking()) {
-            return;
-        }
-        file_storage* storage = runtime_->storage(handle_);
-        if (storage == nullptr || !storage->sync()) {
-            return;
-        }
-        const std::string path = resume_path(options_.folder, meta_->info_hash);
-        std::error_code ec;
-        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-        if (auto w = write_file_atomically(path, encode_resume_data(snapshot()), overwrite::allow); !w) {
-            fmt::print(stderr, "warning: cannot save resume data: {}\n", w.error().message());
-        }
-    }
-
+    // Resume data saved, trackers told 'stopped' (the session's `stopped` event ends the loop).
     void finish() {
         if (finishing_) {
             return;
         }
         finishing_ = true;
+        tick_timer_->cancel();
         if (interrupted_ != 0) {
             draw(true);
             fmt::print(stderr, "stopping ({})\n", interrupted_ == SIGINT ? "interrupted" : "terminated");
-            exit_code_ = options_.seed || completed_ ? 0 : exit_failure;
-        }
-        save_resume();
-        // Tell the trackers we are gone, waiting a moment for them, then leave.
-        node_->stop_torrent(runtime_now(), handle_);
-        runtime_->pump();
-        wait_for_trackers(std::chrono::steady_clock::now() + std::chrono::seconds(3));
-    }
-
-    void wait_for_trackers(std::chrono::steady_clock::time_point deadline) {
-        if (node_->trackers_idle() || std::chrono::steady_clock::now() >= deadline) {
-            runtime_->stop();
-            return;
-        }
-        tick_timer_->expires_after(std::chrono::milliseconds(20));
-        tick_timer_->async_wait([this, deadline](const asio::error_code& ec) {
-            if (ec != asio::error::operation_aborted) {
-                wait_for_trackers(deadline);
+            if (exit_code_ == 0) {
+                exit_code_ = options_.seed || completed_ ? 0 : exit_failure;
             }
-        });
+        }
+        session_->stop(runtime_now());
+        runtime_->pump();
     }
 
     transfer_options options_;
     std::optional<metainfo> meta_;
     std::optional<magnet_link> magnet_;
-    std::optional<bitfield> resumed_;
-    bool check_ = false;
-    std::unique_ptr<file_storage> storage_;
-    std::unique_ptr<node> node_;
-    std::unique_ptr<node_runtime> runtime_;
+    std::unique_ptr<host> host_;
+    std::unique_ptr<session> session_;
+    std::unique_ptr<host_runtime> runtime_;
+    std::unique_ptr<session_runner> runner_;
     std::unique_ptr<asio::steady_timer> tick_timer_;
-    std::unique_ptr<asio::ip::udp::resolver> resolver_;
-    torrent_handle handle_ = 0;
+    torrent_id torrent_ = 0;
     std::chrono::steady_clock::time_point started_;
     std::chrono::steady_clock::time_point last_line_{};
-    std::chrono::steady_clock::time_point last_resume_save_{};
-    bool resume_dirty_ = false;
-    bool saving_ = false;
     bool completed_ = false;
     bool finishing_ = false;
     int interrupted_ = 0;

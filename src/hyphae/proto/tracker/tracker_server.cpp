@@ -99,6 +99,9 @@ bool tracker_server::claims_datagram(byte_view bytes) const {
 }
 
 claim tracker_server::claims_stream(byte_view first_bytes) const {
+    if (config_.claims_every_connection) {
+        return claim::yes;
+    }
     const std::string_view seen = as_chars(first_bytes);
     for (const std::string_view line : request_lines) {
         if (seen.size() < line.size() ? line.starts_with(seen) : seen.starts_with(line)) {

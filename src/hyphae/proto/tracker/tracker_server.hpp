@@ -107,6 +107,9 @@ struct tracker_config {
     std::size_t transmits_queued_max = 65536;
     std::size_t events_queued_max = 1024;
     bool report_refusals = false;
+    // Alone on its TCP port (`hyphae tracker`), it claims every connection, so that any other
+    // request gets its 400/404/405; beside other services it claims only its own paths.
+    bool claims_every_connection = false;
 };
 
 struct tracker_notice {

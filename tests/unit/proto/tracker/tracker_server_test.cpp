@@ -621,6 +621,14 @@ TEST_F(tracker_fixture, claims_http_requests_for_its_paths) {
     }
 }
 
+TEST_F(tracker_fixture, alone_on_its_port_it_claims_every_connection) {
+    config.claims_every_connection = true;
+    remake();
+    for (const char* any : {"POST /announce HTTP/1.1\r\n", "GET /other HTTP/1.1\r\n", "x"}) {
+        EXPECT_EQ(tracker->claims_stream(as_bytes(any)), claim::yes) << any;
+    }
+}
+
 // A stand-in for another protocol's service: claims what starts with its prefix.
 class prefix_service final : public service {
 public:
