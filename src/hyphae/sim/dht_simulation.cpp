@@ -14,7 +14,9 @@ namespace {
 
 constexpr time_point never = time_point::max();
 constexpr std::uint32_t progress_every = 1u << 16;
-constexpr std::size_t pinholes_max = 64;  // per NAT-ed node: its most recent destinations
+constexpr std::size_t pinholes_max = 64;
+constexpr std::uint8_t tag_churn = 0;
+constexpr std::uint8_t tag_lookup = 1;  // per NAT-ed node: its most recent destinations
 
 std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
     std::uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
@@ -311,18 +313,18 @@ void dht_simulation::build_population() {
                 node.dht.reset();
                 node.up = false;
                 ++node.incarnation;
-                queue_.push(t0 + downtime_->sample(r), event_kind::churn, i);
+                queue_.push(t0 + downtime_->sample(r), event_kind::user, i, 0, tag_churn);
             } else {
                 reschedule(i, t0, node.dht->next_timer());
                 if (node.churns) {
-                    queue_.push(t0 + session_->sample(r), event_kind::churn, i);
+                    queue_.push(t0 + session_->sample(r), event_kind::user, i, 0, tag_churn);
                 }
             }
         } else {
             // Joins cold over the join window: a joiner, or everyone in a bootstrap start.
             const auto at = t0 + duration(static_cast<std::int64_t>(
                                      unit_interval(r) * static_cast<double>(net.join_window.count())));
-            queue_.push(at, event_kind::churn, i);
+            queue_.push(at, event_kind::user, i, 0, tag_churn);
         }
     }
     present_.clear();
@@ -334,7 +336,7 @@ void dht_simulation::build_population() {
     for (std::uint32_t l = 0; l < w.lookups; ++l) {
         records_[l].target = w.same_target ? attack_target_ : dht::random_node_id(r);
         const double at = seconds_of(w.warmup) + seconds_of(w.window) * (l + 0.5) / w.lookups;
-        queue_.push(t0 + duration(static_cast<std::int64_t>(at * 1e9)), event_kind::lookup, 0, l);
+        queue_.push(t0 + duration(static_cast<std::int64_t>(at * 1e9)), event_kind::user, 0, l, tag_lookup);
     }
     end_ = t0 + w.warmup + w.window + w.drain;
 }
@@ -454,11 +456,12 @@ void dht_simulation::on_event(const event& e) {
         case event_kind::timer:
             fire_timer(e);
             break;
-        case event_kind::churn:
-            churn(e);
-            break;
-        case event_kind::lookup:
-            start_lookup(e);
+        case event_kind::user:
+            if (e.tag == tag_churn) {
+                churn(e);
+            } else {
+                start_lookup(e);
+            }
             break;
     }
 }
@@ -521,7 +524,7 @@ void dht_simulation::churn(const event& e) {
     if (node.up) {
         stop_node(e.node, e.at);
         ++counters_.leaves;
-        queue_.push(e.at + downtime_->sample(r), event_kind::churn, e.node);
+        queue_.push(e.at + downtime_->sample(r), event_kind::user, e.node, 0, tag_churn);
         return;
     }
     const bool first_join = node.incarnation == 0;
@@ -532,7 +535,7 @@ void dht_simulation::churn(const event& e) {
         ++counters_.returns;
     }
     if (node.churns) {
-        queue_.push(e.at + session_->sample(r), event_kind::churn, e.node);
+        queue_.push(e.at + session_->sample(r), event_kind::user, e.node, 0, tag_churn);
     }
 }
 

@@ -16,8 +16,9 @@ bool after(const event& a, const event& b) {
 
 }  // namespace
 
-void event_queue::push(time_point at, event_kind kind, std::uint32_t node, std::uint32_t payload) {
-    heap_.push_back(event{at, next_seq_++, kind, node, payload});
+void event_queue::push(time_point at, event_kind kind, std::uint32_t node, std::uint32_t payload,
+                       std::uint8_t tag) {
+    heap_.push_back(event{at, next_seq_++, kind, tag, node, payload});
     std::push_heap(heap_.begin(), heap_.end(), after);
 }
 

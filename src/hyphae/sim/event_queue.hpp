@@ -12,23 +12,24 @@
 namespace hyphae::sim {
 
 enum class event_kind : std::uint8_t {
-    deliver,  // a datagram reaches `node`; `payload` indexes the in-flight datagrams
+    deliver,  // something in flight reaches host `node`; `payload` indexes what is in flight
     timer,    // `node`'s next_timer() has come (stale ones are skipped by the driver)
-    churn,    // `node` goes down or comes back
-    lookup,   // the workload starts lookup number `payload` at `node`
+    user,     // the scenario's own (churn, workload), told apart by `tag`
 };
 
 struct event {
     time_point at;
     std::uint64_t seq = 0;
     event_kind kind = event_kind::deliver;
+    std::uint8_t tag = 0;
     std::uint32_t node = 0;
     std::uint32_t payload = 0;
 };
 
 class event_queue {
 public:
-    void push(time_point at, event_kind kind, std::uint32_t node, std::uint32_t payload = 0);
+    void push(time_point at, event_kind kind, std::uint32_t node, std::uint32_t payload = 0,
+              std::uint8_t tag = 0);
     std::optional<event> pop();
     std::optional<time_point> next_time() const;
     std::size_t size() const { return heap_.size(); }

@@ -14,8 +14,8 @@ TEST(EventQueue, PopsEarliestFirstAndTiesInPushOrder) {
     q.push(at_ms(30), event_kind::timer, 1);
     q.push(at_ms(10), event_kind::deliver, 2);
     q.push(at_ms(30), event_kind::timer, 3);
-    q.push(at_ms(10), event_kind::churn, 4);
-    q.push(at_ms(20), event_kind::lookup, 5);
+    q.push(at_ms(10), event_kind::user, 4);
+    q.push(at_ms(20), event_kind::user, 5, 0, 1);
     ASSERT_EQ(q.next_time(), at_ms(10));
     std::vector<std::uint32_t> order;
     while (auto e = q.pop()) {
