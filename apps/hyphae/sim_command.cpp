@@ -1,6 +1,7 @@
 // hyphae sim SCENARIO.toml --seed N --out DIR: runs the DHT simulator and writes summary.json
 // (simulated figures, byte-identical for a seed), run.json (wall-clock figures), lookups.csv and
-// the gnuplot plots. Wall time and memory are measured here, never inside the simulator.
+// the gnuplot plots; a scenario with a [swarm] table runs a BitTorrent swarm instead (summary.json,
+// run.json, leechers.csv). Wall time and memory are measured here, never inside the simulator.
 
 #include <chrono>
 #include <cstdio>
@@ -18,6 +19,8 @@
 
 #include "hyphae/sim/dht_simulation.hpp"
 #include "hyphae/sim/report.hpp"
+#include "hyphae/sim/swarm_report.hpp"
+#include "hyphae/sim/swarm_simulation.hpp"
 
 namespace hyphae::cli {
 
@@ -102,6 +105,83 @@ private:
     wall_clock::time_point last_draw_{};
 };
 
+// A swarm scenario: summary.json, run.json and leechers.csv.
+int run_swarm(const sim_options& o, const sim::scenario& scenario) {
+    const bool terminal = isatty(fileno(stderr)) != 0;
+    const std::uint64_t rss_before = peak_rss_bytes();
+    const auto t0 = wall_clock::now();
+    auto last_draw = wall_clock::time_point{};
+    sim::swarm_simulation simulation(scenario, o.seed, [&](const sim::swarm_progress& p) {
+        const auto now = wall_clock::now();
+        const bool last = p.elapsed >= p.limit || p.completed == p.leechers;
+        if (o.quiet || (!last && now - last_draw <
+                                     (terminal ? std::chrono::milliseconds(200) : std::chrono::seconds(5)))) {
+            return;
+        }
+        last_draw = now;
+        const std::string line =
+            fmt::format("sim: swarm virtual {:.0f} s, {}/{} leechers complete, {:.1f} M events",
+                        std::chrono::duration<double>(p.elapsed).count(), p.completed, p.leechers,
+                        static_cast<double>(p.events) / 1e6);
+        if (terminal) {
+            fmt::print(stderr, "\r{:<78}", line);
+        } else {
+            fmt::print(stderr, "{}\n", line);
+        }
+        std::fflush(stderr);
+    });
+    const auto t_built = wall_clock::now();
+    simulation.run();
+    const auto t_ran = wall_clock::now();
+    if (!o.quiet && terminal) {
+        fmt::print(stderr, "\n");
+    }
+    const fs::path dir(o.out_dir);
+    const std::string summary = sim::swarm_summary_json(simulation);
+    for (auto r : {write_file(dir / "summary.json", summary),
+                   write_file(dir / "leechers.csv", sim::leechers_csv(simulation))}) {
+        if (!r) {
+            return report(r.error());
+        }
+    }
+    const double build_s = std::chrono::duration<double>(t_built - t0).count();
+    const double run_s = std::chrono::duration<double>(t_ran - t_built).count();
+    const std::uint64_t peak = peak_rss_bytes();
+    const auto events = simulation.counters().events;
+    const std::uint32_t hosts = scenario.swarm.seeders + scenario.swarm.leechers;
+    nlohmann::ordered_json run;
+    run["hyphae_version"] = HYPHAE_VERSION;
+    run["scenario_file"] = o.scenario_file;
+    run["seed"] = o.seed;
+    run["overrides"] = o.overrides;
+    run["wall_seconds"] = build_s + run_s;
+    run["build_seconds"] = build_s;
+    run["run_seconds"] = run_s;
+    run["events"] = events;
+    run["events_per_second"] = run_s > 0 ? static_cast<double>(events) / run_s : 0.0;
+    run["peak_rss_bytes"] = peak;
+    run["peak_rss_bytes_per_host"] = static_cast<double>(peak - std::min(peak, rss_before)) / hosts;
+    if (auto r = write_file(dir / "run.json", run.dump(2) + "\n"); !r) {
+        return report(r.error());
+    }
+    const auto s = nlohmann::json::parse(summary);
+    fmt::print("scenario {} (seed {}): {} seeder(s), {} leechers, {:.1f} MiB\n", scenario.name, o.seed,
+               scenario.swarm.seeders, scenario.swarm.leechers,
+               static_cast<double>(scenario.swarm.size) / (1 << 20));
+    fmt::print("  completed {}/{}  download p50 {:.1f} s  p90 {:.1f} s  p99 {:.1f} s (virtual)\n",
+               s["completed"].get<int>(), s["leechers"].get<int>(), s["download_s_p50"].get<double>(),
+               s["download_s_p90"].get<double>(), s["download_s_p99"].get<double>());
+    fmt::print("  seeder uploaded {:.1f} MiB, leechers uploaded {:.1f}% of all{}\n",
+               static_cast<double>(s["seed_upload_bytes"].get<std::int64_t>()) / (1 << 20),
+               100 * s["peer_upload_share"].get<double>(),
+               s["bad_blocks"].get<std::uint64_t>() == 0 ? "" : ", BAD BLOCKS WRITTEN");
+    fmt::print("  wall {:.1f} s, {:.2f} M events/s, peak RSS {:.0f} MiB\n", build_s + run_s,
+               run_s > 0 ? static_cast<double>(events) / run_s / 1e6 : 0.0,
+               static_cast<double>(peak) / (1 << 20));
+    fmt::print("  wrote {}/summary.json, run.json, leechers.csv\n", dir.string());
+    return s["bad_blocks"].get<std::uint64_t>() == 0 ? 0 : 1;
+}
+
 int run_sim(const sim_options& o) {
     std::ifstream in(o.scenario_file, std::ios::binary);
     if (!in) {
@@ -122,6 +202,9 @@ int run_sim(const sim_options& o) {
         return report(error{errc::io, o.out_dir, "cannot create the output folder: " + ec.message()});
     }
 
+    if (parsed->swarm.enabled) {
+        return run_swarm(o, *parsed);
+    }
     const std::uint64_t rss_before = peak_rss_bytes();
     const auto t0 = wall_clock::now();
     auto progress = std::make_shared<sim_progress>(o.quiet);

@@ -17,6 +17,7 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string smoke = std::string(HYPHAE_SOURCE_DIR) + "/scenarios/smoke.toml";
+const std::string swarm_smoke = std::string(HYPHAE_SOURCE_DIR) + "/scenarios/swarm-smoke.toml";
 
 std::string slurp(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -77,6 +78,43 @@ TEST(sim_cli, smoke_scenario_writes_every_output_and_repeats_for_a_seed) {
     auto other = sim({smoke, "--seed", "43", "--out", dir / "c", "--no-plots", "-q"});
     ASSERT_EQ(other.exit_code, 0) << other.err;
     EXPECT_NE(slurp(dir / "a/summary.json"), slurp(dir / "c/summary.json"));
+}
+
+// The swarm: 50 leechers of a 16 MiB torrent, every one complete with nothing wrong written, no
+// faster than the access links allow, mostly fed by each other; the same seed repeats byte for byte.
+TEST(sim_cli, swarm_smoke_completes_within_what_the_links_allow_and_repeats_for_a_seed) {
+    test::temp_dir dir;
+    auto first = sim({swarm_smoke, "--seed", "7", "--out", dir / "a"});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_NE(first.err.find("leechers complete"), std::string::npos) << "progress on stderr: " << first.err;
+    EXPECT_NE(first.out.find("completed 50/50"), std::string::npos) << first.out;
+    const auto s = nlohmann::json::parse(slurp(dir / "a/summary.json"));
+    EXPECT_EQ(s["leechers"], 50);
+    EXPECT_EQ(s["completed"], 50);
+    EXPECT_EQ(s["bad_blocks"], 0);
+    // 50 x 16 MiB through 50 uplinks of 2 Mbit/s and a seeder's 10 Mbit/s: at least 61 s for the
+    // last; one leecher needs at least 16 MiB / 10 Mbit/s = 13.4 s.
+    const double bound_all = 50.0 * 16 * 8 * 1.048576 / (10 + 50 * 2.0);
+    EXPECT_GE(s["download_s_max"].get<double>() + 10, bound_all);  // + the 10 s arrival window
+    EXPECT_GE(s["download_s_p50"].get<double>(), 13.4);
+    EXPECT_LE(s["download_s_p99"].get<double>(), 4 * bound_all);
+    EXPECT_LE(s["download_s_p50"].get<double>(), s["download_s_p90"].get<double>());
+    EXPECT_LE(s["download_s_p90"].get<double>(), s["download_s_p99"].get<double>());
+    EXPECT_GT(s["peer_upload_share"].get<double>(), 0.5);
+    EXPECT_GE(s["seed_upload_bytes"].get<std::int64_t>(), 16 << 20);
+    EXPECT_GE(s["peer_download_bytes"].get<std::int64_t>(), std::int64_t{50} * (16 << 20));
+    std::istringstream csv(slurp(dir / "a/leechers.csv"));
+    std::string line;
+    std::size_t lines = 0;
+    while (std::getline(csv, line)) {
+        ++lines;
+    }
+    EXPECT_EQ(lines, 51u);
+
+    auto again = sim({swarm_smoke, "--seed", "7", "--out", dir / "b", "-q"});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(slurp(dir / "a/summary.json"), slurp(dir / "b/summary.json"));
+    EXPECT_EQ(slurp(dir / "a/leechers.csv"), slurp(dir / "b/leechers.csv"));
 }
 
 TEST(sim_cli, overrides_change_the_scenario) {

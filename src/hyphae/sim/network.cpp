@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <deque>
 
 #include "hyphae/sim/distributions.hpp"
 
@@ -11,6 +12,8 @@ namespace {
 
 constexpr time_point never = time_point::max();
 constexpr std::size_t pinholes_max = 64;  // per NAT-ed host: its most recent destinations
+// What a capped uplink sends of one connection before the next one's turn: one block message.
+constexpr std::uint64_t uplink_quantum = 16 * 1024 + 64;
 
 duration transfer_time(std::uint64_t bytes, float rate) {
     return duration(static_cast<std::int64_t>(static_cast<double>(bytes) * 1e9 / static_cast<double>(rate)));
@@ -22,8 +25,30 @@ std::uint32_t ms_of(time_point t) {
 
 }  // namespace
 
+struct network::stream_uplink {
+    struct pending {
+        std::vector<out_buffer> data;
+        std::uint64_t size = 0;
+        std::uint64_t left = 0;
+        bool close = false;  // a close after flush: goes when everything before it has
+    };
+    std::deque<conn_id> turn;  // connections with bytes waiting, in the order they are served
+    std::unordered_map<conn_id, std::deque<pending>> waiting;
+    bool busy = false;
+};
+
 struct network::flight {
-    enum class kind : std::uint8_t { datagram, connect, connected, refused, bytes, close, send_done, disk };
+    enum class kind : std::uint8_t {
+        datagram,
+        connect,
+        connected,
+        refused,
+        bytes,
+        close,
+        send_done,
+        disk,
+        uplink
+    };
     kind what = kind::datagram;
     host_index from = 0;
     std::uint32_t incarnation = 0;  // of the receiving host when sent (connection events only)
@@ -120,6 +145,7 @@ void network::take_down(host_index i) {
         }
     }
     s.h.reset();
+    s.streams.reset();
     s.owner = nullptr;
     s.timer_at = never;
     s.pinholes.clear();
@@ -142,8 +168,12 @@ void network::pump(host_index i) {
             return;
         }
         bool any = false;
-        host& h = *hosts_[i].h;
-        while (auto id = h.poll_ready()) {
+        // An owner may take its own host down (a peer that leaves when done): look again each time.
+        while (hosts_[i].h) {
+            const auto id = hosts_[i].h->poll_ready();
+            if (!id) {
+                break;
+            }
             any = true;
             if (hosts_[i].owner != nullptr) {
                 hosts_[i].owner->on_ready(now_, *id);
@@ -154,6 +184,10 @@ void network::pump(host_index i) {
         if (hosts_[i].owner != nullptr && hosts_[i].owner->on_pump(now_)) {
             any = true;
         }
+        if (!hosts_[i].h) {
+            return;
+        }
+        host& h = *hosts_[i].h;
         while (auto t = h.poll_transmit()) {
             any = true;
             carry(i, std::move(*t));
@@ -365,22 +399,81 @@ void network::dial(host_index i, const io::connect& c) {
 
 void network::send_stream(host_index i, io::send s) {
     auto it = links_.find(link_end{i, s.conn});
+    if (it != links_.end() && it->second.conn == 0) {
+        early_sends_[link_end{i, s.conn}].push_back(std::move(s));  // sent once connected, as a socket would
+        return;
+    }
     std::uint64_t size = 0;
     for (const out_buffer& b : s.data) {
         size += b.bytes.size();
     }
     sim_host& src = hosts_[i];
-    if (it != links_.end() && it->second.conn == 0) {
-        early_sends_[link_end{i, s.conn}].push_back(std::move(s));  // sent once connected, as a socket would
+    if (src.link.up_bytes_per_second <= 0) {
+        dispatch_send(i, s.conn, std::move(s.data), size, now_);
         return;
     }
-    const time_point leaves = depart(src, size);
+    if (!src.streams) {
+        src.streams = std::make_unique<stream_uplink>();
+    }
+    auto& queue = src.streams->waiting[s.conn];
+    if (queue.empty()) {
+        src.streams->turn.push_back(s.conn);
+    }
+    queue.push_back(stream_uplink::pending{std::move(s.data), size, size, false});
+    if (!src.streams->busy) {
+        uplink_next(i);
+    }
+}
+
+void network::uplink_next(host_index i) {
+    sim_host& src = hosts_[i];
+    stream_uplink& u = *src.streams;
+    while (!u.turn.empty()) {
+        const conn_id conn = u.turn.front();
+        u.turn.pop_front();
+        auto q = u.waiting.find(conn);
+        if (q == u.waiting.end() || q->second.empty()) {
+            continue;
+        }
+        stream_uplink::pending& head = q->second.front();
+        if (head.close) {
+            q->second.clear();
+            u.waiting.erase(q);
+            dispatch_close(i, conn, now_);
+            continue;
+        }
+        const std::uint64_t chunk = std::min(uplink_quantum, head.left);
+        head.left -= chunk;
+        const time_point sent = now_ + transfer_time(chunk, src.link.up_bytes_per_second);
+        if (head.left == 0) {
+            dispatch_send(i, conn, std::move(head.data), head.size, sent);
+            q->second.pop_front();
+        }
+        if (q->second.empty()) {
+            u.waiting.erase(q);
+        } else {
+            u.turn.push_back(conn);
+        }
+        u.busy = true;
+        flight tick;
+        tick.what = flight::kind::uplink;
+        tick.incarnation = src.incarnation;
+        queue_.push(sent, event_kind::deliver, i, store(std::move(tick)));
+        return;
+    }
+    u.busy = false;
+}
+
+void network::dispatch_send(host_index i, conn_id conn, std::vector<out_buffer> data, std::uint64_t size,
+                            time_point leaves) {
+    sim_host& src = hosts_[i];
     flight done;
     done.what = flight::kind::send_done;
     done.incarnation = src.incarnation;
-    done.conn = s.conn;
+    done.conn = conn;
     done.size = size;
     queue_.push(leaves, event_kind::deliver, i, store(std::move(done)));
+    auto it = links_.find(link_end{i, conn});
     if (it == links_.end() || it->second.conn == 0 || !up(it->second.host)) {
         return;  // the other end is gone: the bytes go nowhere
     }
@@ -393,24 +486,37 @@ void network::send_stream(host_index i, io::send s) {
     f.incarnation = hosts_[other.host].incarnation;
     f.conn = other.conn;
     f.size = size;
-    f.data = std::move(s.data);
+    f.data = std::move(data);
     const time_point reaches = arrive(other.host, leaves + one_way(i, other.host, false), size);
     queue_.push(reaches, event_kind::deliver, other.host, store(std::move(f)));
 }
 
 void network::close_stream(host_index i, const io::close& c) {
-    auto it = links_.find(link_end{i, c.conn});
+    sim_host& src = hosts_[i];
+    if (src.streams) {
+        auto q = src.streams->waiting.find(c.conn);
+        if (q != src.streams->waiting.end() && !q->second.empty()) {
+            if (c.flush) {
+                q->second.push_back(stream_uplink::pending{{}, 0, 0, true});
+                return;  // the close goes once the bytes before it have
+            }
+            src.streams->waiting.erase(q);  // a reset: what was waiting is dropped
+        }
+    }
+    dispatch_close(i, c.conn, now_);
+}
+
+void network::dispatch_close(host_index i, conn_id conn, time_point leaves) {
+    auto it = links_.find(link_end{i, conn});
     if (it == links_.end()) {
         return;
     }
     const link_end other = it->second;
     links_.erase(it);
-    early_sends_.erase(link_end{i, c.conn});
+    early_sends_.erase(link_end{i, conn});
     if (other.conn == 0 || !up(other.host)) {
         return;  // not accepted yet: the connect finds no dialler and is reset then
     }
-    sim_host& src = hosts_[i];
-    const time_point leaves = c.flush ? std::max(now_, src.uplink_free) : now_;
     flight f;
     f.what = flight::kind::close;
     f.from = i;
@@ -582,6 +688,9 @@ void network::deliver(const event& e, flight f) {
         case flight::kind::disk:
             h.on_disk_done(now_, f.service, f.job, f.result);
             break;
+        case flight::kind::uplink:
+            uplink_next(to);
+            return;
     }
     pump(to);
 }

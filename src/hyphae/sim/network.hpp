@@ -12,10 +12,13 @@
 //   (one-way delay, jitter, loss), and reach the host at the address; to an unknown address they
 //   are kept as strays (take_strays), for tests that play a remote peer.
 // - Streams: a connect reaches the other host after one one-way delay (on_accepted), and the
-//   dialler hears on_connected one delay later; a refused or unreachable dial closes at once (no
-//   host there, or refused) or after connect_timeout (a NAT drops it). Bytes go through the
-//   sender's uplink and the receiver's downlink in order, shared, never copied; the sender hears
-//   on_send_done when they have left. A close reaches the other end after what was sent before.
+//   dialler hears on_connected one delay later; a refused dial closes one delay later, an
+//   unreachable one (no host there, or a NAT) after connect_timeout. Bytes are shared, never
+//   copied. A capped uplink serves its connections in turn, a quantum (one block message) at a
+//   time, as TCP flows share a link; the sender hears on_send_done when a send has left; the
+//   receiver's downlink takes arrivals in order. A close reaches the other end after what was sent
+//   before (a close with flush waits for the connection's queued bytes; one without drops them).
+//   Datagrams queue on the uplink on their own (a DHT node's), not behind streams.
 // - Disk jobs run through the disk runner (none: they fail) and answer after disk_latency.
 // - Names resolve through `names`, at once (none there: a failure).
 // - take_down() is a crash: the host is gone, its peers see their connections close; bring_up()
@@ -181,10 +184,13 @@ private:
             return std::hash<std::uint64_t>{}(e.conn * 0x9e3779b97f4a7c15ULL ^ e.host);
         }
     };
+    // A capped uplink's streams, served in turn a quantum at a time, as TCP flows share a link.
+    struct stream_uplink;
     struct sim_host {
         std::unique_ptr<host> h;
         host_owner* owner = nullptr;
         std::vector<std::pair<host_index, std::uint32_t>> pinholes;  // NAT: (peer, expiry in ms)
+        std::unique_ptr<stream_uplink> streams;                      // once it sends on a capped link
         endpoint address;
         node_place place;
         access_link link;
@@ -207,6 +213,10 @@ private:
     void send_datagram(host_index i, io::datagram d);
     void dial(host_index i, const io::connect& c);
     void send_stream(host_index i, io::send s);
+    void dispatch_send(host_index i, conn_id conn, std::vector<out_buffer> data, std::uint64_t size,
+                       time_point leaves);
+    void dispatch_close(host_index i, conn_id conn, time_point leaves);
+    void uplink_next(host_index i);
     void close_stream(host_index i, const io::close& c);
     void fire(const event& e);
     void deliver(const event& e, flight f);

@@ -348,6 +348,38 @@ result<scenario> parse_scenario(std::string_view toml_text, const std::vector<st
             return tl::unexpected(r.error());
         }
     }
+    if (const toml::table* swarm = top.sub("swarm"); swarm != nullptr) {
+        auto& w = s.swarm;
+        w.enabled = true;
+        table_reader t(swarm, "swarm");
+        t.number("seeders", w.seeders, 1, 1000);
+        t.number("leechers", w.leechers, 1, 1e6);
+        double mib = static_cast<double>(w.size) / (1 << 20);
+        t.number("size_mib", mib, 1.0 / 1024, 1 << 16);
+        w.size = static_cast<std::uint64_t>(mib * (1 << 20));
+        double piece_kib = w.piece_length / 1024.0;
+        t.number("piece_kib", piece_kib, 16, 16384);
+        w.piece_length = static_cast<std::uint32_t>(piece_kib * 1024);
+        t.time("join_window", w.join_window);
+        t.number("seed_upload_kbps", w.seed_upload_kbps, 0, 1e9);
+        t.number("peer_upload_kbps", w.peer_upload_kbps, 0, 1e9);
+        t.number("peer_download_kbps", w.peer_download_kbps, 0, 1e9);
+        t.number("peers_per_announce", w.peers_per_announce, 1, 1000);
+        t.time("reannounce", w.reannounce);
+        t.number("connections_max", w.connections_max, 1, 1000);
+        t.flag("leave_when_done", w.leave_when_done);
+        t.time("time_limit", w.time_limit);
+        if (auto r = wrap(t.finish()); !r) {
+            return tl::unexpected(r.error());
+        }
+        if ((w.piece_length & (w.piece_length - 1)) != 0) {
+            return fail(errc::invalid_input, std::string(where), "swarm.piece_kib must be a power of two");
+        }
+        if (w.reannounce <= duration::zero() || w.time_limit <= duration::zero()) {
+            return fail(errc::invalid_input, std::string(where),
+                        "swarm.reannounce and swarm.time_limit must be above 0");
+        }
+    }
     if (auto r = wrap(top.finish()); !r) {
         return tl::unexpected(r.error());
     }

@@ -72,6 +72,27 @@ struct workload_config {
     bool from_joiners = false;                   // lookups start at network.joiners only
 };
 
+// A swarm scenario ([swarm] table): seeders and leechers of one torrent, running the BitTorrent
+// service on hosts over the network model, with in-memory storage. Leechers arrive evenly over
+// join_window (a flash crowd when it is short) and get peers as from a tracker: up to
+// peers_per_announce of those present, at arrival and every reannounce until complete.
+struct swarm_config {
+    bool enabled = false;  // the scenario has a [swarm] table (else it is a DHT scenario)
+    std::uint32_t seeders = 1;
+    std::uint32_t leechers = 50;
+    std::uint64_t size = 16 << 20;            // bytes
+    std::uint32_t piece_length = 256 * 1024;  // bytes, a power of two
+    duration join_window = std::chrono::seconds(10);
+    double seed_upload_kbps = 10000;  // access links; 0: unlimited
+    double peer_upload_kbps = 2000;
+    double peer_download_kbps = 10000;
+    std::uint32_t peers_per_announce = 50;
+    duration reannounce = std::chrono::minutes(5);
+    std::uint32_t connections_max = 50;           // per torrent
+    bool leave_when_done = false;                 // a leecher that completes leaves at once (else it seeds)
+    duration time_limit = std::chrono::hours(2);  // virtual time; leechers not done by then are counted
+};
+
 struct scenario {
     std::string name;
     std::string description;
@@ -81,6 +102,7 @@ struct scenario {
     defence_config defences;
     dht_shape dht;
     workload_config workload;
+    swarm_config swarm;
 };
 
 // TOML text to a scenario. `overrides` are "table.key=value" pairs (value in TOML syntax) applied

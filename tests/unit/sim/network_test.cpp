@@ -185,6 +185,51 @@ TEST(network, an_upload_cap_spaces_bytes_and_send_done_comes_when_they_left) {
     EXPECT_EQ(t.net.traffic(t.b).stream_bytes_down, 1500u);
 }
 
+TEST(network, a_capped_uplink_serves_its_connections_in_turn) {
+    host_options capped;
+    capped.link.up_bytes_per_second = 100'000;
+    network net({});
+    const host_index a = net.add_host(net.next_address(), capped);
+    const host_index b = net.add_host(net.next_address());
+    const host_index c = net.add_host(net.next_address());
+    const service_id sa = net.at(a).add(net.now(), std::make_unique<echo_service>());
+    const service_id sb = net.at(b).add(net.now(), std::make_unique<echo_service>());
+    const service_id sc = net.at(c).add(net.now(), std::make_unique<echo_service>());
+    net.at(b).get<echo_service>(sb).echo = false;
+    net.at(c).get<echo_service>(sc).echo = false;
+    conn_id to_b = 0;
+    conn_id to_c = 0;
+    net.call<echo_service>(a, sa, [&](echo_service& s) {
+        to_b = s.dial(net.address_of(b));
+        to_c = s.dial(net.address_of(c));
+    });
+    net.run_for(1s);
+    const time_point start = net.now();
+    net.call<echo_service>(a, sa, [&](echo_service& s) {
+        for (int i = 0; i < 10; ++i) {
+            s.send(to_b, i == 0 ? "ECHO" + std::string(16 * 1024 - 4, 'b') : std::string(16 * 1024, 'b'));
+        }
+        s.send(to_c, "ECHO" + std::string(996, 'c'));
+    });
+    // c's kilobyte goes after two of b's blocks (the one sending and the one in line), not all ten.
+    ASSERT_TRUE(net.run_for([&] { return net.at(c).get<echo_service>(sc).received.size() == 1000; }, 10s));
+    EXPECT_LT(net.now() - start, 400ms);
+    ASSERT_TRUE(net.run_for([&] { return net.at(b).get<echo_service>(sb).received.size() == 163840; }, 10s));
+    EXPECT_GT(net.now() - start, 1600ms);
+    // A close with flush goes after the bytes queued before it.
+    net.call<echo_service>(a, sa, [&](echo_service& s) {
+        s.send(to_c, std::string(50'000, 'c'));
+        s.close(to_c, true);
+    });
+    ASSERT_TRUE(net.run_for(
+        [&] {
+            return !net.at(c).get<echo_service>(sc).log.empty() &&
+                   net.at(c).get<echo_service>(sc).log.back() == "closed by the peer";
+        },
+        10s));
+    EXPECT_EQ(net.at(c).get<echo_service>(sc).received.size(), 51'000u);
+}
+
 TEST(network, a_nat_drops_what_it_did_not_ask_for) {
     host_options behind;
     behind.nat = true;

@@ -116,5 +116,35 @@ TEST(Scenario, ErrorsSayWhatAndWhere) {
               std::string::npos);
 }
 
+TEST(Scenario, a_swarm_table_makes_a_swarm_scenario) {
+    auto dht = parse_scenario("", {}, "x.toml");
+    ASSERT_TRUE(dht);
+    EXPECT_FALSE(dht->swarm.enabled);
+    auto s = parse_scenario(
+        "[swarm]\nleechers = 10000\nsize_mib = 64\npiece_kib = 1024\njoin_window = \"1min\"\n"
+        "peer_upload_kbps = 2000\nleave_when_done = true\n",
+        {"swarm.seeders=2"}, "x.toml");
+    ASSERT_TRUE(s) << s.error().message();
+    EXPECT_TRUE(s->swarm.enabled);
+    EXPECT_EQ(s->swarm.seeders, 2u);
+    EXPECT_EQ(s->swarm.leechers, 10000u);
+    EXPECT_EQ(s->swarm.size, std::uint64_t{64} << 20);
+    EXPECT_EQ(s->swarm.piece_length, 1u << 20);
+    EXPECT_EQ(s->swarm.join_window, std::chrono::minutes(1));
+    EXPECT_TRUE(s->swarm.leave_when_done);
+}
+
+TEST(Scenario, bad_swarm_tables_are_refused_with_the_key) {
+    auto unknown = parse_scenario("[swarm]\nleechrs = 5\n", {}, "x.toml");
+    ASSERT_FALSE(unknown);
+    EXPECT_NE(unknown.error().message().find("swarm.leechrs"), std::string::npos)
+        << unknown.error().message();
+    auto odd = parse_scenario("[swarm]\npiece_kib = 100\n", {}, "x.toml");
+    ASSERT_FALSE(odd);
+    EXPECT_NE(odd.error().message().find("power of two"), std::string::npos) << odd.error().message();
+    auto none = parse_scenario("[swarm]\nleechers = 0\n", {}, "x.toml");
+    EXPECT_FALSE(none);
+}
+
 }  // namespace
 }  // namespace hyphae::sim
