@@ -5,7 +5,11 @@
 # (plus --set overrides for the sweeps), so any row can be re-run alone. bench/sim_report.py turns
 # the result folders into the tables and the attack plot. Not a test: hours of CPU in all.
 #
-#   bench/sim.sh [scale] [churn] [attacks] [--seed S] [--out DIR] [--nodes N]
+#   bench/sim.sh [scale] [churn] [attacks] [swarm] [--seed S] [--out DIR] [--nodes N]
+#
+# swarm: the BitTorrent swarm scenarios, swarm-smoke and the flash crowd swarm-1e4 (10,000
+# leechers; the goal is under 10 minutes), with the Qiu-Srikant fluid model's figures for the same
+# parameters from bench/fluid_model.py beside each (docs/results/swarm.md).
 #
 # Defaults: all three sets, seed 1, results in build/sim-results. --nodes overrides N for the churn
 # and attack sets (quick looks at 10^4). The performance goal (10^6 nodes + 10,000 lookups in under
@@ -19,7 +23,7 @@ out=build/sim-results
 nodes=""
 while [[ $# -gt 0 ]]; do
   case $1 in
-    scale | churn | attacks) sets+=("$1"); shift ;;
+    scale | churn | attacks | swarm) sets+=("$1"); shift ;;
     --seed) seed=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --nodes) nodes=$2; shift 2 ;;
@@ -53,6 +57,14 @@ for set in "${sets[@]}"; do
   case $set in
     scale)
       for n in 3 4 5 6; do run "$out/scale/1e$n" "scenarios/scale-1e$n.toml"; done ;;
+    swarm)
+      # name leechers MiB seed-kbps peer-up-kbps peer-down-kbps pieces
+      while read -r name n mib su pu pd pieces; do
+        run "$out/swarm/$name" "scenarios/$name.toml"
+        bench/fluid_model.py flash --leechers "$n" --file-size "${mib}MiB" --seed-upload $((su * 125)) \
+          --upload $((pu * 125)) --download $((pd * 125)) --pieces "$pieces" --departure stay | sed 's/^/  fluid: /'
+      done <<<"swarm-smoke 50 16 10000 2000 10000 64
+swarm-1e4 10000 64 20000 2000 20000 64" ;;
     churn)
       for m in 1h 10min 1min; do run "$out/churn/$m" "scenarios/churn-$m.toml" "${size[@]}"; done ;;
     attacks)

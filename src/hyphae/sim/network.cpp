@@ -201,6 +201,10 @@ void network::pump(host_index i) {
             f.service = job->service;
             f.job = job->job.id;
             f.result = disk_ ? disk_(i, *job) : disk_result{false, "no disk here", nullptr, {}};
+            if (config_.disk_latency == duration::zero()) {
+                h.on_disk_done(now_, f.service, f.job, f.result);  // the loop drains what it made
+                continue;
+            }
             queue_.push(now_ + config_.disk_latency, event_kind::deliver, i, store(std::move(f)));
         }
         while (auto q = h.poll_resolve()) {
@@ -409,7 +413,7 @@ void network::send_stream(host_index i, io::send s) {
     }
     sim_host& src = hosts_[i];
     if (src.link.up_bytes_per_second <= 0) {
-        dispatch_send(i, s.conn, std::move(s.data), size, now_);
+        dispatch_send(i, s.conn, std::move(s.data), size, now_, true);
         return;
     }
     if (!src.streams) {
@@ -445,8 +449,14 @@ void network::uplink_next(host_index i) {
         const std::uint64_t chunk = std::min(uplink_quantum, head.left);
         head.left -= chunk;
         const time_point sent = now_ + transfer_time(chunk, src.link.up_bytes_per_second);
+        flight tick;
+        tick.what = flight::kind::uplink;
+        tick.incarnation = src.incarnation;
         if (head.left == 0) {
-            dispatch_send(i, conn, std::move(head.data), head.size, sent);
+            // The tick that ends this send tells the sender too: one event, not two.
+            tick.conn = conn;
+            tick.size = head.size;
+            dispatch_send(i, conn, std::move(head.data), head.size, sent, false);
             q->second.pop_front();
         }
         if (q->second.empty()) {
@@ -455,9 +465,6 @@ void network::uplink_next(host_index i) {
             u.turn.push_back(conn);
         }
         u.busy = true;
-        flight tick;
-        tick.what = flight::kind::uplink;
-        tick.incarnation = src.incarnation;
         queue_.push(sent, event_kind::deliver, i, store(std::move(tick)));
         return;
     }
@@ -465,14 +472,16 @@ void network::uplink_next(host_index i) {
 }
 
 void network::dispatch_send(host_index i, conn_id conn, std::vector<out_buffer> data, std::uint64_t size,
-                            time_point leaves) {
+                            time_point leaves, bool tell_sender) {
     sim_host& src = hosts_[i];
-    flight done;
-    done.what = flight::kind::send_done;
-    done.incarnation = src.incarnation;
-    done.conn = conn;
-    done.size = size;
-    queue_.push(leaves, event_kind::deliver, i, store(std::move(done)));
+    if (tell_sender) {
+        flight done;
+        done.what = flight::kind::send_done;
+        done.incarnation = src.incarnation;
+        done.conn = conn;
+        done.size = size;
+        queue_.push(leaves, event_kind::deliver, i, store(std::move(done)));
+    }
     auto it = links_.find(link_end{i, conn});
     if (it == links_.end() || it->second.conn == 0 || !up(it->second.host)) {
         return;  // the other end is gone: the bytes go nowhere
@@ -663,10 +672,8 @@ void network::deliver(const event& e, flight f) {
                 return;  // this end closed: the bytes are dropped
             }
             dst.traffic.stream_bytes_down += f.size;
+            // A close the service asks for meanwhile waits in the host's queue until the pump.
             for (const out_buffer& b : f.data) {
-                if (!hosts_[to].h || !links_.contains(link_end{to, f.conn})) {
-                    break;
-                }
                 h.on_stream_bytes(now_, f.conn, b.bytes);
             }
             break;
@@ -690,7 +697,11 @@ void network::deliver(const event& e, flight f) {
             break;
         case flight::kind::uplink:
             uplink_next(to);
-            return;
+            if (f.conn == 0 || !links_.contains(link_end{to, f.conn})) {
+                return;
+            }
+            h.on_send_done(now_, f.conn, f.size);
+            break;
     }
     pump(to);
 }

@@ -19,7 +19,8 @@
 //   receiver's downlink takes arrivals in order. A close reaches the other end after what was sent
 //   before (a close with flush waits for the connection's queued bytes; one without drops them).
 //   Datagrams queue on the uplink on their own (a DHT node's), not behind streams.
-// - Disk jobs run through the disk runner (none: they fail) and answer after disk_latency.
+// - Disk jobs run through the disk runner (none: they fail) and answer after disk_latency (0: at
+//   once, in the same pump).
 // - Names resolve through `names`, at once (none there: a failure).
 // - take_down() is a crash: the host is gone, its peers see their connections close; bring_up()
 //   gives the address a fresh host.
@@ -181,7 +182,9 @@ private:
     };
     struct link_hash {
         std::size_t operator()(const link_end& e) const {
-            return std::hash<std::uint64_t>{}(e.conn * 0x9e3779b97f4a7c15ULL ^ e.host);
+            std::uint64_t z = e.conn * 0x9e3779b97f4a7c15ULL + e.host * 0xc2b2ae3d27d4eb4fULL;
+            z ^= z >> 29;
+            return static_cast<std::size_t>(z * 0xbf58476d1ce4e5b9ULL ^ (z >> 32));
         }
     };
     // A capped uplink's streams, served in turn a quantum at a time, as TCP flows share a link.
@@ -214,7 +217,7 @@ private:
     void dial(host_index i, const io::connect& c);
     void send_stream(host_index i, io::send s);
     void dispatch_send(host_index i, conn_id conn, std::vector<out_buffer> data, std::uint64_t size,
-                       time_point leaves);
+                       time_point leaves, bool tell_sender);
     void dispatch_close(host_index i, conn_id conn, time_point leaves);
     void uplink_next(host_index i);
     void close_stream(host_index i, const io::close& c);

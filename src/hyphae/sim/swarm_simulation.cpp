@@ -39,7 +39,7 @@ swarm_simulation::swarm_simulation(const scenario& s, std::uint64_t seed, progre
       seed_(seed),
       progress_(std::move(progress)),
       latency_(s.network.latency),
-      net_(network_params{.seed = mix(seed, 1), .loss = 0}, &latency_),
+      net_(network_params{.seed = mix(seed, 1), .disk_latency = duration::zero()}, &latency_),
       rng_(mix(seed, 2)) {
     const auto& w = scenario_.swarm;
     content_ = shared_content::make("swarm-" + std::to_string(seed), w.size, w.piece_length, mix(seed, 3));

@@ -36,7 +36,7 @@ double mean(const std::vector<double>& values) {
     return sum / static_cast<double>(values.size());
 }
 
-TEST(ChurnModel, EveryShapeHasTheConfiguredMedian) {
+TEST(churn_model, every_shape_has_the_configured_median) {
     for (auto shape : all_shapes) {
         for (auto median : {duration{std::chrono::minutes(10)}, duration{std::chrono::hours(1)}}) {
             const lifetime_distribution distribution({shape, median, 0});
@@ -47,7 +47,7 @@ TEST(ChurnModel, EveryShapeHasTheConfiguredMedian) {
     }
 }
 
-TEST(ChurnModel, MeansMatchTheAnalyticOnes) {
+TEST(churn_model, means_match_the_analytic_ones) {
     const auto median = std::chrono::minutes(10);
     // Exponential: mean = median / ln 2.
     const lifetime_distribution exponential({lifetime_shape::exponential, median, 0});
@@ -67,21 +67,21 @@ TEST(ChurnModel, MeansMatchTheAnalyticOnes) {
     EXPECT_NEAR(mean(draw(pareto, 24)), pareto.mean_seconds(), 0.03 * pareto.mean_seconds());
 }
 
-TEST(ChurnModel, ParetoMeanIsInfiniteForAlphaAtMostOne) {
+TEST(churn_model, pareto_mean_is_infinite_for_alpha_at_most_one) {
     const lifetime_distribution pareto({lifetime_shape::pareto, std::chrono::minutes(10), 1});
     EXPECT_TRUE(std::isinf(pareto.mean_seconds()));
     const auto seconds = draw(pareto, 25);
     EXPECT_NEAR(quantile(seconds, 0.5), 600, 18);
 }
 
-TEST(ChurnModel, DefaultShapeParameters) {
+TEST(churn_model, default_shape_parameters) {
     const auto median = std::chrono::minutes(10);
     EXPECT_EQ(lifetime_distribution({lifetime_shape::pareto, median, 0}).shape_parameter(), 1.5);
     EXPECT_EQ(lifetime_distribution({lifetime_shape::weibull, median, 0}).shape_parameter(), 0.5);
     EXPECT_EQ(lifetime_distribution({lifetime_shape::weibull, median, 0.7}).shape_parameter(), 0.7);
 }
 
-TEST(ChurnModel, HeavyTailsAreHeavierThanExponential) {
+TEST(churn_model, heavy_tails_are_heavier_than_exponential) {
     const auto median = std::chrono::minutes(10);
     const auto exponential = draw(lifetime_distribution({lifetime_shape::exponential, median, 0}), 26);
     const auto pareto = draw(lifetime_distribution({lifetime_shape::pareto, median, 0}), 26);
@@ -94,7 +94,7 @@ TEST(ChurnModel, HeavyTailsAreHeavierThanExponential) {
     EXPECT_LT(quantile(weibull, 0.10), quantile(exponential, 0.10));
 }
 
-TEST(ChurnModel, SamplesStayInTheClampedRange) {
+TEST(churn_model, samples_stay_in_the_clamped_range) {
     const auto median = std::chrono::seconds(10);
     for (auto shape : all_shapes) {
         const lifetime_distribution distribution(
@@ -108,7 +108,7 @@ TEST(ChurnModel, SamplesStayInTheClampedRange) {
     }
 }
 
-TEST(ChurnModel, SameSeedSameSamples) {
+TEST(churn_model, same_seed_same_samples) {
     for (auto shape : all_shapes) {
         const lifetime_distribution distribution({shape, std::chrono::minutes(30), 0});
         rng a(28);
@@ -119,7 +119,7 @@ TEST(ChurnModel, SameSeedSameSamples) {
     }
 }
 
-TEST(ChurnModel, ShapeNamesRoundTrip) {
+TEST(churn_model, shape_names_round_trip) {
     for (auto shape : all_shapes) {
         EXPECT_EQ(parse_lifetime_shape(to_string(shape)), shape);
     }

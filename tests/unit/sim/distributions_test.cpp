@@ -9,7 +9,7 @@ namespace {
 
 constexpr int samples = 200000;
 
-TEST(Distributions, UnitIntervalStaysInHalfOpenRangeWithMeanOneHalf) {
+TEST(distributions, unit_interval_stays_in_half_open_range_with_mean_one_half) {
     rng random(1);
     double sum = 0;
     double low = 1;
@@ -28,14 +28,14 @@ TEST(Distributions, UnitIntervalStaysInHalfOpenRangeWithMeanOneHalf) {
     EXPECT_GT(high, 0.999);
 }
 
-TEST(Distributions, UnitIntervalUsesFiftyThreeBits) {
+TEST(distributions, unit_interval_uses_fifty_three_bits) {
     // The top 53 bits of one draw, exactly: the same number on every platform.
     rng a(7);
     rng b(7);
     EXPECT_EQ(unit_interval(a), static_cast<double>(b() >> 11) * 0x1.0p-53);
 }
 
-TEST(Distributions, OpenLowIntervalNeverGivesZero) {
+TEST(distributions, open_low_interval_never_gives_zero) {
     rng random(2);
     for (int i = 0; i < samples; ++i) {
         const double u = unit_interval_open_low(random);
@@ -44,7 +44,7 @@ TEST(Distributions, OpenLowIntervalNeverGivesZero) {
     }
 }
 
-TEST(Distributions, StandardNormalHasMeanZeroAndUnitDeviation) {
+TEST(distributions, standard_normal_has_mean_zero_and_unit_deviation) {
     rng random(3);
     double sum = 0;
     double squares = 0;
@@ -64,7 +64,7 @@ TEST(Distributions, StandardNormalHasMeanZeroAndUnitDeviation) {
     EXPECT_NEAR(static_cast<double>(beyond_two_sd) / samples, 0.0455, 0.003);
 }
 
-TEST(Distributions, SameSeedSameNumbers) {
+TEST(distributions, same_seed_same_numbers) {
     rng a(99);
     rng b(99);
     for (int i = 0; i < 1000; ++i) {

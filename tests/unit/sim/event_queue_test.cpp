@@ -9,7 +9,7 @@ time_point at_ms(int ms) {
     return time_point{} + milliseconds(ms);
 }
 
-TEST(EventQueue, PopsEarliestFirstAndTiesInPushOrder) {
+TEST(event_queue, pops_earliest_first_and_ties_in_push_order) {
     event_queue q;
     q.push(at_ms(30), event_kind::timer, 1);
     q.push(at_ms(10), event_kind::deliver, 2);
@@ -27,7 +27,7 @@ TEST(EventQueue, PopsEarliestFirstAndTiesInPushOrder) {
     EXPECT_EQ(q.pushed(), 5u);
 }
 
-TEST(EventQueue, ManyEventsComeOutSorted) {
+TEST(event_queue, many_events_come_out_sorted) {
     event_queue q;
     std::uint64_t x = 12345;
     for (std::uint32_t i = 0; i < 10000; ++i) {

@@ -32,12 +32,12 @@ double quantile(const std::vector<double>& sorted, double q) {
     return sorted[static_cast<std::size_t>(q * static_cast<double>(sorted.size() - 1))];
 }
 
-TEST(LatencyModel, NodePlaceIsSmall) {
+TEST(latency_model, node_place_is_small) {
     static_assert(sizeof(node_place) <= 16);
     EXPECT_EQ(sizeof(node_place), 12u);
 }
 
-TEST(LatencyModel, MedianRttMatchesConfig) {
+TEST(latency_model, median_rtt_matches_config) {
     for (double median : {100.0, 50.0, 200.0}) {
         latency_config config;
         config.rtt_median_ms = median;
@@ -47,7 +47,7 @@ TEST(LatencyModel, MedianRttMatchesConfig) {
     }
 }
 
-TEST(LatencyModel, DefaultsHaveTheFittedShape) {
+TEST(latency_model, defaults_have_the_fitted_shape) {
     const latency_model model(latency_config{});
     const auto rtts = sample_rtts(model, 12);
     const double p10 = quantile(rtts, 0.10);
@@ -63,7 +63,7 @@ TEST(LatencyModel, DefaultsHaveTheFittedShape) {
     EXPECT_GT(quantile(rtts, 0.999), 1.5 * p99);
 }
 
-TEST(LatencyModel, OneWayIsSymmetricAndPositive) {
+TEST(latency_model, one_way_is_symmetric_and_positive) {
     const latency_model model(latency_config{});
     rng random(13);
     for (int i = 0; i < 10000; ++i) {
@@ -78,7 +78,7 @@ TEST(LatencyModel, OneWayIsSymmetricAndPositive) {
     EXPECT_GT(model.one_way(tiny, tiny), duration::zero());
 }
 
-TEST(LatencyModel, SameSeedSamePlacesAndModel) {
+TEST(latency_model, same_seed_same_places_and_model) {
     latency_config config;
     config.rtt_median_ms = 73;
     const latency_model first(config);
@@ -95,7 +95,7 @@ TEST(LatencyModel, SameSeedSamePlacesAndModel) {
     }
 }
 
-TEST(LatencyModel, JitterStaysWithinItsBound) {
+TEST(latency_model, jitter_stays_within_its_bound) {
     latency_config config;
     config.jitter = 0.25;
     const latency_model model(config);
@@ -118,7 +118,7 @@ TEST(LatencyModel, JitterStaysWithinItsBound) {
     EXPECT_GT(high - base, (bound - base) * 19 / 20);
 }
 
-TEST(LatencyModel, NoJitterDrawsNothing) {
+TEST(latency_model, no_jitter_draws_nothing) {
     const latency_model model(latency_config{});
     rng random(16);
     const node_place a = model.place(random);

@@ -5,7 +5,7 @@
 namespace hyphae::sim {
 namespace {
 
-TEST(Scenario, DefaultsWhenEmpty) {
+TEST(scenario, defaults_when_empty) {
     auto s = parse_scenario("", {}, "empty.toml");
     ASSERT_TRUE(s) << s.error().message();
     EXPECT_EQ(s->network.nodes, 1000u);
@@ -15,7 +15,7 @@ TEST(Scenario, DefaultsWhenEmpty) {
     EXPECT_TRUE(s->defences.prefer_long_lived);
 }
 
-TEST(Scenario, ReadsEveryTable) {
+TEST(scenario, reads_every_table) {
     const char* text = R"(
 name = "x"
 [network]
@@ -85,7 +85,7 @@ same_target = true
     EXPECT_TRUE(s->workload.same_target);
 }
 
-TEST(Scenario, OverridesApplyOverTheFile) {
+TEST(scenario, overrides_apply_over_the_file) {
     auto s = parse_scenario("[network]\nnodes = 100\n",
                             {"network.nodes=250", "adversaries.kind=\"drop\"", "adversaries.fraction=0.1"},
                             "o.toml");
@@ -95,7 +95,7 @@ TEST(Scenario, OverridesApplyOverTheFile) {
     EXPECT_DOUBLE_EQ(s->adversaries.fraction, 0.1);
 }
 
-TEST(Scenario, ErrorsSayWhatAndWhere) {
+TEST(scenario, errors_say_what_and_where) {
     const auto message = [](const std::string& text, std::vector<std::string> overrides = {}) {
         auto s = parse_scenario(text, overrides, "bad.toml");
         EXPECT_FALSE(s) << text;
@@ -116,7 +116,7 @@ TEST(Scenario, ErrorsSayWhatAndWhere) {
               std::string::npos);
 }
 
-TEST(Scenario, a_swarm_table_makes_a_swarm_scenario) {
+TEST(scenario, a_swarm_table_makes_a_swarm_scenario) {
     auto dht = parse_scenario("", {}, "x.toml");
     ASSERT_TRUE(dht);
     EXPECT_FALSE(dht->swarm.enabled);
@@ -134,7 +134,7 @@ TEST(Scenario, a_swarm_table_makes_a_swarm_scenario) {
     EXPECT_TRUE(s->swarm.leave_when_done);
 }
 
-TEST(Scenario, bad_swarm_tables_are_refused_with_the_key) {
+TEST(scenario, bad_swarm_tables_are_refused_with_the_key) {
     auto unknown = parse_scenario("[swarm]\nleechrs = 5\n", {}, "x.toml");
     ASSERT_FALSE(unknown);
     EXPECT_NE(unknown.error().message().find("swarm.leechrs"), std::string::npos)
