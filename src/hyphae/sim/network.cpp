@@ -593,10 +593,21 @@ void network::deliver(const event& e, flight f) {
     if (!dst.h) {
         if (f.what == flight::kind::datagram) {
             ++counters_.to_down_host;
+        } else if (f.what == flight::kind::connect) {
+            // The host went down while the dial was on its way: nobody answers it.
+            flight r;
+            r.what = flight::kind::refused;
+            r.incarnation = f.incarnation;
+            r.conn = f.conn;
+            r.reason = "connection timed out";
+            queue_.push(now_ + config_.connect_timeout, event_kind::deliver, f.from, store(std::move(r)));
         }
         return;
     }
-    if (f.what != flight::kind::datagram && f.incarnation != dst.incarnation) {
+    // A connect is for whoever has the address now; the rest belong to one life of the host.
+    // (A connect's incarnation is the dialler's.)
+    if (f.what != flight::kind::datagram && f.what != flight::kind::connect &&
+        f.incarnation != dst.incarnation) {
         return;  // for a life of the host that has ended
     }
     host& h = *dst.h;
@@ -620,7 +631,6 @@ void network::deliver(const event& e, flight f) {
             const bool dialler_waits = up(f.from) && hosts_[f.from].incarnation == f.incarnation &&
                                        mine != links_.end() && mine->second.conn == 0;
             if (!accepted) {
-                ++counters_.connects_failed;
                 if (dialler_waits) {
                     flight r;
                     r.what = flight::kind::refused;

@@ -268,6 +268,40 @@ TEST(network, a_crash_resets_the_peers_connections_and_a_new_life_starts_clean) 
     EXPECT_EQ(t.net.at(t.b).get<echo_service>(id).datagrams.size(), 1u);
 }
 
+TEST(network, dials_across_new_lives_and_into_a_crash_are_answered) {
+    network_params cfg;
+    cfg.connect_timeout = 3s;
+    two_hosts t(cfg);
+    t.net.take_down(t.b);
+    host& again = t.net.bring_up(t.b);
+    const service_id id = again.add(t.net.now(), std::make_unique<echo_service>());
+    // a is in its first life, b in its second: the dial still connects.
+    t.net.call<echo_service>(t.a, t.sa,
+                             [&](echo_service& s) { s.send(s.dial(t.net.address_of(t.b)), "ECHO"); });
+    ASSERT_TRUE(t.net.run_for([&] { return t.of(t.a).received == "ECHO"; }, 1s));
+    EXPECT_EQ(t.of(t.a).log.back(), "connected");
+    EXPECT_EQ(t.net.at(t.b).get<echo_service>(id).log, std::vector<std::string>{"accepted"});
+    // b crashes while a's next dial is on its way: a hears a time-out, not nothing.
+    t.net.call<echo_service>(t.a, t.sa, [&](echo_service& s) { s.dial(t.net.address_of(t.b)); });
+    t.net.take_down(t.b);
+    ASSERT_TRUE(t.net.run_for([&] { return t.of(t.a).log.size() == 3; }, 10s));
+    EXPECT_EQ(t.of(t.a).log[1], "connection reset");  // the first connection, by the crash
+    EXPECT_EQ(t.of(t.a).log[2], "connection timed out");
+    EXPECT_EQ(t.net.counters().connects_failed, 1u);
+}
+
+TEST(network, a_refused_dial_counts_once) {
+    two_hosts t;
+    t.net.at(t.b).remove(t.net.now(), t.sb);  // nobody claims: b refuses nothing, but closes unclaimed
+    host_config strict;
+    strict.connections_max = 0;
+    const host_index c = t.net.add_host(t.net.next_address(), host_options{strict});
+    t.net.call<echo_service>(t.a, t.sa, [&](echo_service& s) { s.dial(t.net.address_of(c)); });
+    ASSERT_TRUE(t.net.run_for([&] { return !t.of(t.a).log.empty(); }, 1s));
+    EXPECT_EQ(t.of(t.a).log[0], "connection refused");
+    EXPECT_EQ(t.net.counters().connects_failed, 1u);
+}
+
 TEST(network, disk_jobs_run_through_the_runner_and_answer_after_the_disk_latency) {
     two_hosts t;
     std::vector<std::uint64_t> storages;
