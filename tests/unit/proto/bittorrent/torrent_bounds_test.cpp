@@ -2,17 +2,18 @@
 // torrent_config bound, and what the bound holds back never corrupts a stream or loses a block.
 
 #include <array>
-#include <deque>
 #include <functional>
 #include <map>
 
-#include "swarm_harness.hpp"
 #include "test_content.hpp"
 #include <gtest/gtest.h>
 
+#include "hyphae/host/host.hpp"
 #include "hyphae/proto/bittorrent/handshake.hpp"
 #include "hyphae/proto/bittorrent/message.hpp"
 #include "hyphae/proto/bittorrent/torrent.hpp"
+#include "hyphae/sim/memory_storage.hpp"
+#include "hyphae/sim/network.hpp"
 
 namespace hyphae::bittorrent {
 namespace {
@@ -29,118 +30,150 @@ endpoint address(int n) {
     return *endpoint::parse("10.0.0." + std::to_string(n) + ":6881");
 }
 
-// Two torrents back to back with no latency: each output is carried out at once, unless its
-// side's queue is held (then it stays in the torrent, as with a driver that stopped draining).
-struct torrent_pair {
-    std::array<std::unique_ptr<torrent>, 2> cores;
-    std::array<std::unique_ptr<test::memory_storage>, 2> disks;
-    std::array<bool, 2> hold_disk{};
-    std::array<std::map<connection_id, connection_id>, 2> links;
-    std::array<std::vector<torrent_event>, 2> events;
-    time_point now{};
-    std::deque<std::function<void()>> work;
-    std::function<void()> check;  // after every step
+// One bare torrent as a host service: what is under test here are the torrent's own output
+// queues, so while hold_disk is set its disk jobs stay in it, as with a driver that stopped
+// draining them. Connection ids are translated as bittorrent_service translates them; events stay
+// in the torrent (bounded by events_queued_max; these tests read none).
+class one_torrent final : public service {
+public:
+    explicit one_torrent(std::unique_ptr<torrent> core) : core_(std::move(core)) {}
+    torrent& core() { return *core_; }
+    bool hold_disk = false;
 
-    void drain(int i) {
-        const int other = 1 - i;
-        while (auto out = cores[i]->poll_transmit()) {
-            const auto conn = static_cast<connection_id>(conn_of(*out));
-            if (auto* c = std::get_if<io::connect>(&*out)) {
-                (void)c;
-                const auto in = cores[other]->add_incoming(now, address(i + 1));
-                ASSERT_TRUE(in);
-                links[i][conn] = *in;
-                links[other][*in] = conn;
-                work.push_back([this, i, conn] {
-                    cores[i]->on_connected(now, conn);
-                    drain(i);
-                });
-            } else if (auto* s = std::get_if<io::send>(&*out)) {
-                std::string bytes;
-                for (const out_buffer& b : s->data) {
-                    bytes.append(as_chars(b.bytes));
-                }
-                work.push_back([this, i, other, conn, bytes = std::move(bytes)] {
-                    if (auto it = links[i].find(conn); it != links[i].end()) {
-                        cores[other]->on_stream_bytes(now, it->second, as_bytes(bytes));
-                        drain(other);
-                    }
-                    cores[i]->on_send_done(now, conn, bytes.size());
-                    drain(i);
-                });
-            } else if (std::holds_alternative<io::close>(*out)) {
-                if (auto it = links[i].find(conn); it != links[i].end()) {
-                    const connection_id theirs = it->second;
-                    links[other].erase(theirs);
-                    links[i].erase(it);
-                    work.push_back([this, other, theirs] {
-                        cores[other]->on_closed(now, theirs, "closed by the peer");
-                        drain(other);
-                    });
-                }
-            }
+    std::string_view name() const override { return "one torrent"; }
+    claim claims_stream(byte_view first_bytes) const override {
+        const std::string_view protocol =
+            "\x13"
+            "BitTorrent protocol";
+        const std::string_view seen = as_chars(first_bytes);
+        if (seen.size() < protocol.size()) {
+            return protocol.starts_with(seen) ? claim::need_more : claim::no;
         }
-        while (!hold_disk[i]) {
-            auto job = cores[i]->poll_disk_job();
-            if (!job) {
-                break;
-            }
-            work.push_back([this, i, j = *job] {
-                cores[i]->on_disk_done(now, j.id, disks[i]->run(j));
-                drain(i);
-            });
-        }
-        while (auto e = cores[i]->poll_event()) {
-            events[i].push_back(std::move(*e));
+        return seen.starts_with(protocol) ? claim::yes : claim::no;
+    }
+    void on_accepted(time_point now, conn_id conn, const endpoint& remote) override {
+        if (const auto local = core_->add_incoming(now, remote)) {
+            link(*local, conn);
+        } else {
+            refused_.push_back(io::close{conn, "torrent takes no more connections", false});
         }
     }
-
-    // Steps until `done` holds; false after `steps` steps or when nothing is left to do.
-    bool run(const std::function<bool()>& done, int steps = 200'000) {
-        for (int n = 0; n < steps; ++n) {
-            if (check) {
-                check();
-            }
-            if (done()) {
-                return true;
-            }
-            if (work.empty()) {
-                std::optional<time_point> next;
-                for (const auto& c : cores) {
-                    if (auto t = c->next_timer(); t && (!next || *t < *next)) {
-                        next = t;
-                    }
-                }
-                if (!next) {
-                    return false;
-                }
-                now = std::max(now, *next);
-                for (int i = 0; i < 2; ++i) {
-                    cores[i]->on_timer(now);
-                    drain(i);
-                }
-                continue;
-            }
-            auto step = std::move(work.front());
-            work.pop_front();
-            step();
+    void on_connected(time_point now, conn_id conn) override {
+        if (const auto local = local_of(conn)) {
+            core_->on_connected(now, *local);
         }
-        return false;
     }
+    void on_stream_bytes(time_point now, conn_id conn, byte_view bytes) override {
+        if (const auto local = local_of(conn)) {
+            core_->on_stream_bytes(now, *local, bytes);
+        }
+    }
+    void on_send_done(time_point now, conn_id conn, std::size_t bytes) override {
+        if (const auto local = local_of(conn)) {
+            core_->on_send_done(now, *local, bytes);
+        }
+    }
+    void on_closed(time_point now, conn_id conn, std::string_view reason) override {
+        if (const auto local = local_of(conn)) {
+            to_host_.erase(*local);  // first: the torrent's own close of it goes nowhere
+            to_core_.erase(conn);
+            core_->on_closed(now, *local, std::string(reason));
+        }
+    }
+    void on_disk_done(time_point now, std::uint64_t job, const disk_result& result) override {
+        core_->on_disk_done(now, job, result);
+    }
+    void on_timer(time_point now) override { core_->on_timer(now); }
+    std::optional<transmit> poll_transmit() override {
+        if (!refused_.empty()) {
+            transmit t = std::move(refused_.back());
+            refused_.pop_back();
+            return t;
+        }
+        while (auto out = core_->poll_transmit()) {
+            const auto local = static_cast<connection_id>(conn_of(*out));
+            conn_id conn = 0;
+            if (std::holds_alternative<io::connect>(*out)) {
+                conn = new_conn_id();
+                link(local, conn);
+            } else {
+                auto it = to_host_.find(local);
+                if (it == to_host_.end()) {
+                    continue;  // closed already
+                }
+                conn = it->second;
+                if (std::holds_alternative<io::close>(*out)) {
+                    to_core_.erase(conn);
+                    to_host_.erase(it);
+                }
+            }
+            std::visit(
+                [conn](auto& x) {
+                    if constexpr (!std::is_same_v<std::decay_t<decltype(x)>, io::datagram>) {
+                        x.conn = conn;
+                    }
+                },
+                *out);
+            return out;
+        }
+        return std::nullopt;
+    }
+    std::optional<disk_job> poll_disk_job() override {
+        return hold_disk ? std::nullopt : core_->poll_disk_job();
+    }
+    std::optional<time_point> next_timer() const override { return core_->next_timer(); }
+    bool has_events() const override { return false; }
+
+private:
+    void link(connection_id local, conn_id conn) {
+        to_host_[local] = conn;
+        to_core_[conn] = local;
+    }
+    std::optional<connection_id> local_of(conn_id conn) const {
+        auto it = to_core_.find(conn);
+        return it == to_core_.end() ? std::nullopt : std::optional<connection_id>(it->second);
+    }
+
+    std::unique_ptr<torrent> core_;
+    std::map<connection_id, conn_id> to_host_;
+    std::map<conn_id, connection_id> to_core_;
+    std::vector<io::close> refused_;
 };
 
-torrent_pair seed_and_leecher(const test::test_content& c, torrent_config seed_config,
-                              torrent_config leech_config) {
-    torrent_pair pair;
-    seed_config.listen_port = leech_config.listen_port = 6881;
-    pair.cores[0] = std::make_unique<torrent>(c.meta, peer_id(1), seed_config, 1, pair.now,
-                                              bitfield(c.meta.piece_count(), true), false);
-    pair.cores[1] =
-        std::make_unique<torrent>(c.meta, peer_id(2), leech_config, 2, pair.now, std::nullopt, false);
-    pair.disks[0] = std::make_unique<test::memory_storage>(c.meta, c.bytes);
-    pair.disks[1] = std::make_unique<test::memory_storage>(c.meta, std::string(c.bytes.size(), '\0'));
-    return pair;
-}
+// A seed (side 0, at address 1) and a leecher (side 1, at address 2) on the simulated network,
+// each a host with one bare torrent and its memory storage.
+struct torrent_pair {
+    sim::network net{sim::network_params{}};
+    std::array<service_id, 2> ids{};
+    std::array<std::unique_ptr<sim::memory_storage>, 2> disks;
+
+    torrent_pair(const std::shared_ptr<const sim::shared_content>& c, torrent_config seed_config,
+                 torrent_config leech_config) {
+        const metainfo& meta = c->meta();
+        seed_config.listen_port = leech_config.listen_port = 6881;
+        net.set_disk(
+            [this](sim::host_index at, const routed_disk_job& job) { return disks[at]->run(job.job); });
+        std::array<std::unique_ptr<torrent>, 2> cores;
+        cores[0] = std::make_unique<torrent>(meta, peer_id(1), seed_config, 1, net.now(),
+                                             bitfield(meta.piece_count(), true), false);
+        cores[1] =
+            std::make_unique<torrent>(meta, peer_id(2), leech_config, 2, net.now(), std::nullopt, false);
+        for (sim::host_index i = 0; i < 2; ++i) {
+            disks[i] = std::make_unique<sim::memory_storage>(c, i == 0);
+            EXPECT_EQ(net.add_host(address(static_cast<int>(i) + 1)), i);
+            ids[i] = net.at(i).add(net.now(), std::make_unique<one_torrent>(std::move(cores[i])));
+        }
+    }
+
+    torrent& core(sim::host_index i) { return net.at(i).get<one_torrent>(ids[i]).core(); }
+    // A command to side i's torrent, then what it made is carried out.
+    void call(sim::host_index i, const std::function<void(one_torrent&)>& command) {
+        net.call<one_torrent>(i, ids[i], command);
+    }
+    void hold_disk(sim::host_index i, bool hold) {
+        call(i, [hold](one_torrent& s) { s.hold_disk = hold; });
+    }
+};
 
 TEST(torrent_bounds, a_connection_whose_bytes_do_not_fit_is_closed_and_nothing_follows_its_close) {
     const auto c = test::make_test_content(100'000, 16384, 1);
@@ -204,63 +237,83 @@ TEST(torrent_bounds, a_full_transmit_queue_holds_dials_back_until_it_drains) {
 }
 
 TEST(torrent_bounds, a_leecher_that_cannot_write_asks_for_no_more_than_its_disk_queue_holds) {
-    const auto c = test::make_test_content(600'000, 16384, 3);
+    const auto c = sim::shared_content::make("content-3", 600'000, 16384, 3);
     torrent_config leech_config;
     leech_config.disk_jobs_queued_max = 6;
     leech_config.request_queue_min = 20;  // it would like 20 blocks in flight
-    torrent_pair pair = seed_and_leecher(c, {}, leech_config);
-    torrent& leech = *pair.cores[1];
-    pair.hold_disk[1] = true;
+    torrent_pair pair(c, {}, leech_config);
+    torrent& leech = pair.core(1);
+    pair.hold_disk(1, true);
     std::size_t most = 0;
-    pair.check = [&] {
+    const auto check = [&] {
         EXPECT_LE(leech.disk_jobs_queued(), leech_config.disk_jobs_queued_max);
         EXPECT_LE(leech.disk_jobs_queued() + leech.requests_in_flight(), leech_config.disk_jobs_queued_max);
         most = std::max(most, leech.disk_jobs_queued());
     };
-    leech.add_peers(pair.now, {address(1)}, peer_source::manual);
-    pair.drain(1);
+    pair.call(1,
+              [&](one_torrent& s) { s.core().add_peers(pair.net.now(), {address(1)}, peer_source::manual); });
     // It stalls with its queue full of writes, none lost...
-    EXPECT_FALSE(pair.run([&] { return leech.complete(); }, 2'000));
+    EXPECT_FALSE(pair.net.run_for(
+        [&] {
+            check();
+            return leech.complete();
+        },
+        5s));
     EXPECT_EQ(most, leech_config.disk_jobs_queued_max);
     EXPECT_EQ(leech.requests_in_flight(), 0u);
     // ... and completes once the disk queue drains.
-    pair.hold_disk[1] = false;
-    pair.drain(1);
-    ASSERT_TRUE(pair.run([&] { return leech.complete(); }));
-    EXPECT_EQ(pair.disks[1]->content(), c.bytes);
-    EXPECT_EQ(leech.stats(pair.now).wasted, 0);
+    pair.hold_disk(1, false);
+    ASSERT_TRUE(pair.net.run_for(
+        [&] {
+            check();
+            return leech.complete();
+        },
+        60s));
+    EXPECT_TRUE(pair.disks[1]->complete());
+    EXPECT_EQ(pair.disks[1]->bad_writes(), 0u);
+    EXPECT_EQ(leech.stats(pair.net.now()).wasted, 0);
 }
 
 TEST(torrent_bounds, a_seed_that_cannot_read_leaves_requests_waiting) {
-    const auto c = test::make_test_content(300'000, 16384, 4);
+    const auto c = sim::shared_content::make("content-4", 300'000, 16384, 4);
     torrent_config seed_config;
     seed_config.disk_jobs_queued_max = 2;
     torrent_config leech_config;
     leech_config.request_queue_min = 8;
-    torrent_pair pair = seed_and_leecher(c, seed_config, leech_config);
-    torrent& seed = *pair.cores[0];
-    torrent& leech = *pair.cores[1];
-    pair.hold_disk[0] = true;
-    pair.check = [&] {
+    torrent_pair pair(c, seed_config, leech_config);
+    torrent& seed = pair.core(0);
+    torrent& leech = pair.core(1);
+    pair.hold_disk(0, true);
+    const auto check = [&] {
         EXPECT_LE(seed.disk_jobs_queued(), seed_config.disk_jobs_queued_max);
     };
-    leech.add_peers(pair.now, {address(1)}, peer_source::manual);
-    pair.drain(1);
-    EXPECT_FALSE(pair.run([&] { return leech.complete(); }, 2'000));
+    pair.call(1,
+              [&](one_torrent& s) { s.core().add_peers(pair.net.now(), {address(1)}, peer_source::manual); });
+    EXPECT_FALSE(pair.net.run_for(
+        [&] {
+            check();
+            return leech.complete();
+        },
+        5s));
     EXPECT_EQ(seed.disk_jobs_queued(), seed_config.disk_jobs_queued_max);
     EXPECT_EQ(leech.requests_in_flight(), 8u) << "the requests wait, still in flight";
-    pair.hold_disk[0] = false;
-    pair.drain(0);
-    ASSERT_TRUE(pair.run([&] { return leech.complete(); }));
-    EXPECT_EQ(pair.disks[1]->content(), c.bytes);
+    pair.hold_disk(0, false);
+    ASSERT_TRUE(pair.net.run_for(
+        [&] {
+            check();
+            return leech.complete();
+        },
+        60s));
+    EXPECT_TRUE(pair.disks[1]->complete());
 }
 
 TEST(torrent_bounds, checking_queues_no_more_hashes_than_the_disk_queue_holds) {
-    const auto c = test::make_test_content(200'000, 16384, 5);
+    const auto c = sim::shared_content::make("content-5", 200'000, 16384, 5);
     torrent_config config;
     config.disk_jobs_queued_max = 3;
-    torrent t(c.meta, peer_id(1), config, 1, time_point{}, std::nullopt, true);
-    test::memory_storage disk(c.meta, c.bytes);
+    // A bare core, driven here: no network, only its disk.
+    torrent t(c->meta(), peer_id(1), config, 1, time_point{}, std::nullopt, true);
+    sim::memory_storage disk(c, true);
     EXPECT_EQ(t.disk_jobs_queued(), 3u);
     time_point now{};
     std::size_t hashed = 0;
@@ -280,7 +333,7 @@ TEST(torrent_bounds, checking_queues_no_more_hashes_than_the_disk_queue_holds) {
         }
     }
     EXPECT_FALSE(t.checking());
-    EXPECT_EQ(hashed, c.meta.piece_count());
+    EXPECT_EQ(hashed, c->meta().piece_count());
     EXPECT_TRUE(t.complete());
 }
 

@@ -1,18 +1,22 @@
 #include "hyphae/proto/tracker/tracker_client_service.hpp"
 
+#include <memory>
 #include <set>
 
-#include "host_network.hpp"
+#include "sim_probes.hpp"
 #include <gtest/gtest.h>
 
+#include "hyphae/core/fifo.hpp"
+#include "hyphae/host/host.hpp"
 #include "hyphae/proto/tracker/tracker_server.hpp"
 #include "hyphae/proto/tracker/udp_tracker_codec.hpp"
+#include "hyphae/sim/network.hpp"
 
 namespace hyphae::tracker {
 namespace {
 
 using namespace std::chrono_literals;
-using hyphae::testing::host_network;
+using client_tap = test::service_tap<tracker_client_service>;
 
 const endpoint tracker_address = *endpoint::parse("10.0.0.1:6969");
 const endpoint alice_address = *endpoint::parse("10.0.0.2:6881");
@@ -45,12 +49,20 @@ std::vector<E> events_of(const std::vector<tracker_client_event>& events, std::u
     return out;
 }
 
-// A tracker host (the tracker server) and two peers' hosts (a tracker client service each).
+std::uint32_t transaction_of(const byte_buffer& request) {
+    return std::uint32_t{request[12]} << 24 | std::uint32_t{request[13]} << 16 |
+           std::uint32_t{request[14]} << 8 | request[15];
+}
+
+// A tracker host (the tracker server) and two peers' hosts (a tracker client service each,
+// tapped: the test sees what it sends) on the simulated network, 5 ms apart. Alice's look-ups
+// can be held back from the network (alice_work) and answered later.
 struct tracker_client_service_hosts : ::testing::Test {
-    host_network net;
-    std::size_t tracker_host = 0;
-    std::size_t alice = 0;
-    std::size_t bob = 0;
+    std::unique_ptr<sim::network> net;
+    std::unique_ptr<test::held_work> alice_work;
+    sim::host_index tracker_host = 0;
+    sim::host_index alice = 0;
+    sim::host_index bob = 0;
     service_id server_id = 0;
     service_id alice_id = 0;
     service_id bob_id = 0;
@@ -59,44 +71,59 @@ struct tracker_client_service_hosts : ::testing::Test {
     void SetUp() override { build(); }
 
     void build() {
-        net.names["tracker.test"] = {tracker_address};
+        net = std::make_unique<sim::network>(sim::network_params{});
+        net->names["tracker.test"] = {tracker_address};
         tracker_config server;
         server.interval = 60s;
         server.rate_per_address = 0;
-        tracker_host = net.add_host(tracker_address);
-        server_id = net.at(tracker_host).add(net.now, std::make_unique<tracker_server>(server, 7, net.now));
-        alice = net.add_host(alice_address);
-        alice_id = net.at(alice).add(net.now, std::make_unique<tracker_client_service>(config, 1));
-        bob = net.add_host(bob_address);
-        bob_id = net.at(bob).add(net.now, std::make_unique<tracker_client_service>(config, 2));
+        tracker_host = net->add_host(tracker_address);
+        server_id = net->at(tracker_host).add(now(), std::make_unique<tracker_server>(server, 7, now()));
+        alice = net->add_host(alice_address);
+        alice_id = test::add_tapped<tracker_client_service>(net->at(alice), now(), config, std::uint64_t{1});
+        alice_work = std::make_unique<test::held_work>(*net, alice);
+        net->set_owner(alice, alice_work.get());
+        bob = net->add_host(bob_address);
+        bob_id = test::add_tapped<tracker_client_service>(net->at(bob), now(), config, std::uint64_t{2});
     }
 
-    service_id id_of(std::size_t h) const { return h == alice ? alice_id : bob_id; }
-    tracker_client_service& client(std::size_t h) { return net.at(h).get<tracker_client_service>(id_of(h)); }
-    tracker_server& server() { return net.at(tracker_host).get<tracker_server>(server_id); }
+    time_point now() const { return net->now(); }
+    // Long enough for any exchange here (a few 5 ms crossings), and shorter than the timers the
+    // tests wait for (retransmissions, re-announces).
+    void settle() { net->run_for(1s); }
+    void advance(duration d) { net->run_for(d); }
+    // A host at `address` that refuses every connection.
+    void refuse_at(const endpoint& address) {
+        sim::host_options refusing;
+        refusing.config.connections_max = 0;
+        net->add_host(address, refusing);
+    }
+
+    service_id id_of(sim::host_index h) const { return h == alice ? alice_id : bob_id; }
+    client_tap& tap(sim::host_index h) { return net->at(h).get<client_tap>(id_of(h)); }
+    tracker_client_service& client(sim::host_index h) { return tap(h).inner(); }
+    tracker_server& server() { return net->at(tracker_host).get<tracker_server>(server_id); }
 
     template <class F>
-    void call(std::size_t h, F&& command) {
-        net.at(h).call<tracker_client_service>(net.now, id_of(h), std::forward<F>(command));
-        net.collect();
+    void call(sim::host_index h, F&& command) {
+        net->call<client_tap>(h, id_of(h), [&](client_tap& t) { command(t.inner()); });
     }
 
-    void add(std::size_t h, std::uint64_t key, const std::string& url, int torrent, int peer) {
+    void add(sim::host_index h, std::uint64_t key, const std::string& url, int torrent, int peer) {
         call(h, [&](tracker_client_service& s) {
-            EXPECT_TRUE(s.add(net.now, key, {{url}}, torrent_hash(torrent), peer_id(peer), 6881));
+            EXPECT_TRUE(s.add(now(), key, {{url}}, torrent_hash(torrent), peer_id(peer), 6881));
         });
     }
-    void start(std::size_t h, std::uint64_t key, std::int64_t left = 100) {
-        call(h, [&](tracker_client_service& s) { s.start(net.now, key, tracker_stats{0, 0, left}); });
+    void start(sim::host_index h, std::uint64_t key, std::int64_t left = 100) {
+        call(h, [&](tracker_client_service& s) { s.start(now(), key, tracker_stats{0, 0, left}); });
     }
-    void stop(std::size_t h, std::uint64_t key) {
-        call(h, [&](tracker_client_service& s) { s.stop(net.now, key, tracker_stats{}); });
+    void stop(sim::host_index h, std::uint64_t key) {
+        call(h, [&](tracker_client_service& s) { s.stop(now(), key, tracker_stats{}); });
     }
-    void remove(std::size_t h, std::uint64_t key) {
-        call(h, [&](tracker_client_service& s) { s.remove(net.now, key); });
+    void remove(sim::host_index h, std::uint64_t key) {
+        call(h, [&](tracker_client_service& s) { s.remove(now(), key); });
     }
 
-    std::vector<tracker_client_event> events(std::size_t h) {
+    std::vector<tracker_client_event> events(sim::host_index h) {
         std::vector<tracker_client_event> out;
         while (auto e = client(h).poll_event()) {
             out.push_back(std::move(*e));
@@ -108,14 +135,14 @@ struct tracker_client_service_hosts : ::testing::Test {
     void announce_both(const std::string& url) {
         add(alice, 1, url, 1, 1);
         start(alice, 1);
-        net.drive();
+        settle();
         const auto first = events(alice);
         ASSERT_EQ(events_of<announce_succeeded>(first, 1).size(), 1u);
         EXPECT_EQ(events_of<announce_succeeded>(first, 1)[0].event, announce_event::started);
         EXPECT_TRUE(events_of<peers_found>(first, 1).empty());
         add(bob, 7, url, 1, 2);
         start(bob, 7);
-        net.drive();
+        settle();
         const auto second = events(bob);
         ASSERT_EQ(events_of<announce_succeeded>(second, 7).size(), 1u);
         const auto found = events_of<peers_found>(second, 7);
@@ -127,7 +154,7 @@ struct tracker_client_service_hosts : ::testing::Test {
 
 TEST_F(tracker_client_service_hosts, announces_over_http_through_the_hosts_and_finds_peers) {
     announce_both(http_url);
-    const tracker_figures f = server().figures(net.now);
+    const tracker_figures f = server().figures(now());
     EXPECT_EQ(f.counters.http_announces, 2u);
     EXPECT_EQ(f.peers, 2u);
     const tracker_client_service_counters& c = client(alice).counters();
@@ -137,26 +164,26 @@ TEST_F(tracker_client_service_hosts, announces_over_http_through_the_hosts_and_f
     // Every exchange is over and every connection closed, at both ends.
     EXPECT_TRUE(client(alice).idle());
     EXPECT_TRUE(client(bob).idle());
-    EXPECT_EQ(net.links(), 0u);
-    EXPECT_EQ(net.at(alice).connection_count(), 0u);
-    EXPECT_EQ(net.at(tracker_host).connection_count(), 0u);
+    EXPECT_EQ(net->links(), 0u);
+    EXPECT_EQ(net->at(alice).connection_count(), 0u);
+    EXPECT_EQ(net->at(tracker_host).connection_count(), 0u);
     EXPECT_EQ(f.http_connections_open, 0u);
 }
 
 TEST_F(tracker_client_service_hosts, announces_over_udp_from_the_hosts_port_and_finds_peers) {
     announce_both(udp_url);
-    const tracker_figures f = server().figures(net.now);
+    const tracker_figures f = server().figures(now());
     EXPECT_EQ(f.counters.udp_connects, 2u);
     EXPECT_EQ(f.counters.udp_announces, 2u);
     EXPECT_EQ(f.peers, 2u);
     EXPECT_EQ(client(alice).counters().datagrams_sent, 2u);
     EXPECT_EQ(client(alice).counters().datagrams_received, 2u);
     EXPECT_TRUE(client(alice).idle());
-    EXPECT_EQ(net.at(alice).counters().datagrams_unclaimed, 0u);
-    EXPECT_EQ(net.at(tracker_host).counters().datagrams_unclaimed, 0u);
+    EXPECT_EQ(net->at(alice).counters().datagrams_unclaimed, 0u);
+    EXPECT_EQ(net->at(tracker_host).counters().datagrams_unclaimed, 0u);
     // The next announce, an interval later, finds the name in the cache.
-    net.advance(61s);
-    EXPECT_EQ(server().figures(net.now).counters.udp_announces, 4u);
+    advance(61s);
+    EXPECT_EQ(server().figures(now()).counters.udp_announces, 4u);
     EXPECT_EQ(client(alice).counters().lookups, 1u);
     EXPECT_GE(client(alice).counters().names_cached, 1u);
 }
@@ -165,23 +192,24 @@ TEST_F(tracker_client_service_hosts, routes_answers_by_transaction_id_between_to
     // Bob is in swarm 1 only: whichever of Alice's torrents is answered with him is swarm 1's.
     add(bob, 7, udp_url, 1, 2);
     start(bob, 7);
-    net.drive();
+    settle();
     add(alice, 1, udp_url, 1, 1);
     add(alice, 2, udp_url, 2, 1);
     call(alice, [&](tracker_client_service& s) {
-        s.start(net.now, 1, tracker_stats{0, 0, 100});
-        s.start(net.now, 2, tracker_stats{0, 0, 100});
+        s.start(now(), 1, tracker_stats{0, 0, 100});
+        s.start(now(), 2, tracker_stats{0, 0, 100});
     });
-    // Both connects are on the wire before either is answered, with their own transaction ids.
-    ASSERT_EQ(net.wire.size(), 2u);
+    // Both connects are on the wire before either is answered (that takes a round trip), with
+    // their own transaction ids.
+    const auto sent = tap(alice).emitted<io::datagram>();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(client(alice).counters().datagrams_received, 0u);
     std::set<std::uint32_t> transactions;
-    for (const auto& f : net.wire) {
-        const byte_buffer& bytes = std::get<io::datagram>(f.what).bytes;
-        transactions.insert(std::uint32_t{bytes[12]} << 24 | std::uint32_t{bytes[13]} << 16 |
-                            std::uint32_t{bytes[14]} << 8 | bytes[15]);
+    for (const io::datagram& d : sent) {
+        transactions.insert(transaction_of(d.bytes));
     }
     EXPECT_EQ(transactions.size(), 2u);
-    net.drive();
+    settle();
     const auto seen = events(alice);
     ASSERT_EQ(events_of<announce_succeeded>(seen, 1).size(), 1u);
     ASSERT_EQ(events_of<announce_succeeded>(seen, 2).size(), 1u);
@@ -191,17 +219,16 @@ TEST_F(tracker_client_service_hosts, routes_answers_by_transaction_id_between_to
     EXPECT_TRUE(events_of<peers_found>(seen, 2).empty());
     EXPECT_EQ(events_of<announce_succeeded>(seen, 1)[0].incomplete, 2);
     EXPECT_EQ(events_of<announce_succeeded>(seen, 2)[0].incomplete, 1);
-    EXPECT_EQ(server().figures(net.now).swarms, 2u);
+    EXPECT_EQ(server().figures(now()).swarms, 2u);
     EXPECT_EQ(client(alice).counters().lookups, 1u);  // one look-up served both
 }
 
 TEST_F(tracker_client_service_hosts, claims_only_answers_with_a_transaction_id_it_waits_for) {
     add(alice, 1, udp_url, 1, 1);
     start(alice, 1);
-    ASSERT_EQ(net.wire.size(), 1u);
-    const byte_buffer connect = std::get<io::datagram>(net.wire.front().what).bytes;
-    const std::uint32_t tid = std::uint32_t{connect[12]} << 24 | std::uint32_t{connect[13]} << 16 |
-                              std::uint32_t{connect[14]} << 8 | connect[15];
+    ASSERT_EQ(tap(alice).log.size(), 1u);  // on the wire, not yet answered
+    const byte_buffer connect = std::get<io::datagram>(tap(alice).log.front()).bytes;
+    const std::uint32_t tid = transaction_of(connect);
     const byte_buffer answer = encode_udp_connect_response(tid, 0x1234);
     const byte_buffer other = encode_udp_connect_response(tid + 1, 0x1234);
     EXPECT_TRUE(client(alice).claims_datagram(answer));
@@ -217,13 +244,16 @@ TEST_F(tracker_client_service_hosts, claims_only_answers_with_a_transaction_id_i
 
     // An unknown transaction id is nobody's on Alice's host; a known one from elsewhere is claimed
     // and dropped.
-    net.at(alice).on_datagram(net.now, tracker_address, other);
-    EXPECT_EQ(net.at(alice).counters().datagrams_unclaimed, 1u);
-    net.at(alice).on_datagram(net.now, *endpoint::parse("10.0.0.66:6969"), answer);
-    EXPECT_EQ(net.at(alice).counters().datagrams_unclaimed, 1u);
+    // (Datagrams as if from elsewhere: inputs to the host itself, then the network carries on.)
+    net->at(alice).on_datagram(now(), tracker_address, other);
+    net->pump(alice);
+    EXPECT_EQ(net->at(alice).counters().datagrams_unclaimed, 1u);
+    net->at(alice).on_datagram(now(), *endpoint::parse("10.0.0.66:6969"), answer);
+    net->pump(alice);
+    EXPECT_EQ(net->at(alice).counters().datagrams_unclaimed, 1u);
     EXPECT_EQ(client(alice).counters().datagrams_unexpected, 1u);
     EXPECT_EQ(client(alice).counters().datagrams_received, 0u);
-    net.drive();
+    settle();
     EXPECT_EQ(events_of<announce_succeeded>(events(alice), 1).size(), 1u);
     // Over: its transaction ids are forgotten.
     EXPECT_FALSE(client(alice).claims_datagram(answer));
@@ -233,50 +263,56 @@ TEST_F(tracker_client_service_hosts, reports_a_name_that_does_not_resolve_and_ca
     const std::string url = "http://nowhere.test/announce";
     add(alice, 1, url, 1, 1);
     start(alice, 1);
-    net.drive();
+    settle();
     const auto failed = events_of<announce_failed>(events(alice), 1);
     ASSERT_EQ(failed.size(), 1u);
-    EXPECT_EQ(failed[0].reason, "cannot resolve nowhere.test: no such name");
+    // The client's prefix, then the look-up's error as the network words it.
+    EXPECT_EQ(failed[0].reason,
+              "cannot resolve nowhere.test: nowhere.test: no such name in the simulated network");
     add(alice, 2, url, 2, 1);
     start(alice, 2);
-    net.drive();
+    settle();
     EXPECT_EQ(events_of<announce_failed>(events(alice), 2).size(), 1u);
-    EXPECT_EQ(net.lookups_answered, 1u);
+    EXPECT_EQ(client(alice).counters().lookups, 1u);
     EXPECT_EQ(client(alice).counters().lookups_failed, 1u);
     // Past dns_failure_ttl the name is asked again (the clients retry after a minute).
-    net.advance(61s);
-    EXPECT_EQ(net.lookups_answered, 2u);
+    advance(61s);
+    EXPECT_EQ(client(alice).counters().lookups, 2u);
     EXPECT_TRUE(client(alice).idle());
 }
 
 TEST_F(tracker_client_service_hosts, gives_up_on_a_look_up_the_host_never_answers) {
-    net.hold_lookups = true;
+    alice_work->hold_lookups = true;
     add(alice, 1, udp_url, 1, 1);
     start(alice, 1);
-    ASSERT_EQ(net.lookups_held.size(), 1u);
-    net.advance(30s);
+    ASSERT_EQ(alice_work->lookups_held.size(), 1u);
+    advance(30s);
     const auto failed = events_of<announce_failed>(events(alice), 1);
     ASSERT_EQ(failed.size(), 1u);
     EXPECT_EQ(failed[0].reason, "cannot resolve tracker.test: no answer within 30 s");
     EXPECT_TRUE(client(alice).idle());
-    net.answer_held();  // too late: ignored, and not cached
-    EXPECT_TRUE(net.wire.empty());
+    const std::size_t sent = tap(alice).log.size();
+    alice_work->answer_lookups();  // too late: ignored, and not cached
+    EXPECT_EQ(tap(alice).log.size(), sent) << "nothing sent";
     EXPECT_EQ(client(alice).names_cached(), 0u);
 }
 
 TEST_F(tracker_client_service_hosts, reports_a_refused_connection_and_tries_each_address_in_turn) {
+    // Hosts that refuse (an address with no host at all would time out instead).
+    refuse_at(*endpoint::parse("10.0.0.9:80"));
+    refuse_at(*endpoint::parse("10.0.0.9:6969"));
     add(alice, 1, "http://10.0.0.9:80/announce", 1, 1);
     start(alice, 1);
-    net.drive();
+    settle();
     const auto failed = events_of<announce_failed>(events(alice), 1);
     ASSERT_EQ(failed.size(), 1u);
     EXPECT_EQ(failed[0].reason, "cannot connect: connection refused");
-    EXPECT_EQ(net.lookups_answered, 0u);  // an address literal needs no look-up
+    EXPECT_EQ(client(alice).counters().lookups, 0u);  // an address literal needs no look-up
 
-    net.names["two.test"] = {*endpoint::parse("10.0.0.9:0"), tracker_address};
+    net->names["two.test"] = {*endpoint::parse("10.0.0.9:0"), tracker_address};
     add(alice, 2, "http://two.test:6969/announce", 2, 1);
     start(alice, 2);
-    net.drive();
+    settle();
     EXPECT_EQ(events_of<announce_succeeded>(events(alice), 2).size(), 1u);
     EXPECT_EQ(client(alice).counters().connects, 3u);
     EXPECT_EQ(client(alice).counters().connects_failed, 2u);
@@ -285,11 +321,12 @@ TEST_F(tracker_client_service_hosts, reports_a_refused_connection_and_tries_each
     std::vector<endpoint> many;
     for (int i = 0; i < 20; ++i) {
         many.push_back(endpoint{ip_address::v4(0x0a000100u + static_cast<std::uint32_t>(i)), 80});
+        refuse_at(many.back());
     }
-    net.names["many.test"] = many;
+    net->names["many.test"] = many;
     add(alice, 3, "http://many.test/announce", 3, 1);
     start(alice, 3);
-    net.drive();
+    settle();
     const auto none = events_of<announce_failed>(events(alice), 3);
     ASSERT_EQ(none.size(), 1u);
     EXPECT_EQ(none[0].reason, "cannot connect: connection refused");
@@ -313,15 +350,15 @@ TEST_F(tracker_client_service_hosts, reports_a_connection_closed_before_a_respon
     private:
         fifo<transmit> out_;
     };
-    const std::size_t rude = net.add_host(*endpoint::parse("10.0.0.8:80"));
-    net.at(rude).add(net.now, std::make_unique<hang_up>());
+    const sim::host_index rude = net->add_host(*endpoint::parse("10.0.0.8:80"));
+    net->at(rude).add(now(), std::make_unique<hang_up>());
     add(alice, 1, "http://10.0.0.8/announce", 1, 1);
     start(alice, 1);
-    net.drive();
+    settle();
     const auto failed = events_of<announce_failed>(events(alice), 1);
     ASSERT_EQ(failed.size(), 1u);
     EXPECT_TRUE(failed[0].reason.starts_with("connection closed before a response")) << failed[0].reason;
-    EXPECT_EQ(net.links(), 0u);
+    EXPECT_EQ(net->links(), 0u);
 }
 
 TEST_F(tracker_client_service_hosts, stop_sends_stopped_then_the_service_is_idle) {
@@ -329,13 +366,13 @@ TEST_F(tracker_client_service_hosts, stop_sends_stopped_then_the_service_is_idle
     add(alice, 2, udp_url, 2, 1);
     start(alice, 1);
     start(alice, 2);
-    net.drive();
-    EXPECT_EQ(server().figures(net.now).peers, 2u);
+    settle();
+    EXPECT_EQ(server().figures(now()).peers, 2u);
     events(alice);
     stop(alice, 1);
     stop(alice, 2);
     EXPECT_FALSE(client(alice).idle());
-    net.drive();
+    settle();
     EXPECT_TRUE(client(alice).idle());
     const auto seen = events(alice);
     for (std::uint64_t key : {1, 2}) {
@@ -343,9 +380,9 @@ TEST_F(tracker_client_service_hosts, stop_sends_stopped_then_the_service_is_idle
         ASSERT_EQ(done.size(), 1u) << key;
         EXPECT_EQ(done[0].event, announce_event::stopped);
     }
-    EXPECT_EQ(server().figures(net.now).peers, 0u);
+    EXPECT_EQ(server().figures(now()).peers, 0u);
     // Stopped clients ask for no timer; nothing more is sent.
-    net.advance(1h);
+    advance(1h);
     // connect, 'started', 'stopped' (the connection id still good).
     EXPECT_EQ(client(alice).counters().datagrams_sent, 3u);
     EXPECT_EQ(client(alice).counters().connects, 2u);
@@ -354,44 +391,46 @@ TEST_F(tracker_client_service_hosts, stop_sends_stopped_then_the_service_is_idle
 TEST_F(tracker_client_service_hosts, remove_mid_exchange_closes_its_connection_and_forgets_its_transaction) {
     add(alice, 1, http_url, 1, 1);
     start(alice, 1);
-    ASSERT_TRUE(net.step());  // the connect: the tracker accepts, Alice sends her request
-    ASSERT_EQ(net.links(), 1u);
-    ASSERT_EQ(net.at(alice).connection_count(), 1u);
+    // The connect: the tracker accepts, Alice sends her request.
+    ASSERT_TRUE(net->run_for([&] { return !tap(alice).emitted<io::send>().empty(); }, 1s));
+    ASSERT_EQ(net->links(), 1u);
+    ASSERT_EQ(net->at(alice).connection_count(), 1u);
     remove(alice, 1);
-    EXPECT_EQ(net.at(alice).connection_count(), 0u);
+    EXPECT_EQ(net->at(alice).connection_count(), 0u);
     EXPECT_TRUE(client(alice).idle());
     EXPECT_FALSE(client(alice).has(1));
-    ASSERT_FALSE(net.wire.empty());
-    EXPECT_TRUE(std::holds_alternative<io::close>(net.wire.back().what));
-    net.drive();
-    EXPECT_EQ(net.links(), 0u);
-    EXPECT_EQ(server().figures(net.now).http_connections_open, 0u);
+    ASSERT_FALSE(tap(alice).log.empty());
+    EXPECT_TRUE(std::holds_alternative<io::close>(tap(alice).log.back()));
+    settle();
+    EXPECT_EQ(net->links(), 0u);
+    EXPECT_EQ(server().figures(now()).http_connections_open, 0u);
     EXPECT_TRUE(events(alice).empty());
 
     // UDP: the answer to a removed torrent's connect is nobody's.
     add(alice, 2, udp_url, 2, 1);
     start(alice, 2);
     remove(alice, 2);
-    net.drive();
-    EXPECT_EQ(server().figures(net.now).counters.udp_connects, 1u);
-    EXPECT_EQ(net.at(alice).counters().datagrams_unclaimed, 1u);
+    settle();
+    EXPECT_EQ(server().figures(now()).counters.udp_connects, 1u);
+    EXPECT_EQ(net->at(alice).counters().datagrams_unclaimed, 1u);
 
     // A look-up under way: its answer finds nobody waiting.
-    net.names["slow.test"] = {tracker_address};
-    net.hold_lookups = true;
+    net->names["slow.test"] = {tracker_address};
+    alice_work->hold_lookups = true;
     add(alice, 3, "udp://slow.test:6969", 3, 1);
     start(alice, 3);
-    ASSERT_EQ(net.lookups_held.size(), 1u);
+    ASSERT_EQ(alice_work->lookups_held.size(), 1u);
     remove(alice, 3);
-    net.answer_held();
-    EXPECT_TRUE(net.wire.empty());
+    const std::size_t sent = tap(alice).log.size();
+    alice_work->answer_lookups();
+    EXPECT_EQ(tap(alice).log.size(), sent) << "nothing sent";
     EXPECT_TRUE(client(alice).idle());
 }
 
 TEST_F(tracker_client_service_hosts, scrape_goes_the_same_way) {
     announce_both(http_url);
-    call(bob, [&](tracker_client_service& s) { s.scrape(net.now, 7); });
-    net.drive();
+    call(bob, [&](tracker_client_service& s) { s.scrape(now(), 7); });
+    settle();
     const auto result = events_of<scrape_result>(events(bob), 7);
     ASSERT_EQ(result.size(), 1u);
     EXPECT_EQ(result[0].incomplete, 2);
@@ -401,10 +440,10 @@ TEST_F(tracker_client_service_hosts, set_listen_port_changes_what_is_announced) 
     add(alice, 1, udp_url, 1, 1);
     call(alice, [](tracker_client_service& s) { s.set_listen_port(7000); });
     start(alice, 1);
-    net.drive();
+    settle();
     add(bob, 7, udp_url, 1, 2);
     start(bob, 7);
-    net.drive();
+    settle();
     const auto found = events_of<peers_found>(events(bob), 7);
     ASSERT_EQ(found.size(), 1u);
     EXPECT_EQ(found[0].peers, std::vector<endpoint>{*endpoint::parse("10.0.0.2:7000")});
@@ -415,24 +454,26 @@ TEST_F(tracker_client_service_hosts, bounds_torrents_and_exchanges_under_way) {
     config.torrents_max = 2;
     config.exchanges_max = 1;
     config.exchanges_waiting_max = 1;
-    net = host_network();
     build();
     add(alice, 1, http_url, 1, 1);
     add(alice, 2, http_url, 2, 1);
     call(alice, [&](tracker_client_service& s) {
-        EXPECT_FALSE(s.add(net.now, 3, {{http_url}}, torrent_hash(3), peer_id(1), 6881));
-        EXPECT_FALSE(s.add(net.now, 1, {{http_url}}, torrent_hash(3), peer_id(1), 6881));  // taken
+        EXPECT_FALSE(s.add(now(), 3, {{http_url}}, torrent_hash(3), peer_id(1), 6881));
+        EXPECT_FALSE(s.add(now(), 1, {{http_url}}, torrent_hash(3), peer_id(1), 6881));  // taken
     });
     EXPECT_EQ(client(alice).torrents(), 2u);
     call(alice, [&](tracker_client_service& s) {
-        s.start(net.now, 1, tracker_stats{});
-        s.start(net.now, 2, tracker_stats{});
-        s.scrape(net.now, 1);  // a third exchange: over exchanges_max + exchanges_waiting_max
+        s.start(now(), 1, tracker_stats{});
+        s.start(now(), 2, tracker_stats{});
+        s.scrape(now(), 1);  // a third exchange: over exchanges_max + exchanges_waiting_max
     });
     std::size_t most = 0;
-    while (net.step()) {
-        most = std::max(most, net.at(alice).connection_count());
-    }
+    net->run_for(
+        [&] {
+            most = std::max(most, net->at(alice).connection_count());
+            return false;
+        },
+        2s);
     EXPECT_EQ(most, 1u);
     const auto seen = events(alice);
     EXPECT_EQ(events_of<announce_succeeded>(seen, 1).size(), 1u);
@@ -447,28 +488,27 @@ TEST_F(tracker_client_service_hosts, bounds_torrents_and_exchanges_under_way) {
 TEST_F(tracker_client_service_hosts, bounds_lookups_and_the_name_cache) {
     config.lookups_max = 1;
     config.dns_cache_max = 2;
-    net = host_network();
     build();
     for (int i = 0; i < 3; ++i) {
-        net.names["t" + std::to_string(i) + ".test"] = {tracker_address};
+        net->names["t" + std::to_string(i) + ".test"] = {tracker_address};
     }
-    net.hold_lookups = true;
+    alice_work->hold_lookups = true;
     add(alice, 1, "udp://t0.test:6969", 1, 1);
     add(alice, 2, "udp://t1.test:6969", 2, 1);
     start(alice, 1);
     start(alice, 2);
-    EXPECT_EQ(net.lookups_held.size(), 1u);
+    EXPECT_EQ(alice_work->lookups_held.size(), 1u);
     const auto refused = events_of<announce_failed>(events(alice), 2);
     ASSERT_EQ(refused.size(), 1u);
     EXPECT_EQ(refused[0].reason, "cannot resolve t1.test: too many look-ups under way");
-    net.hold_lookups = false;
-    net.answer_held();
-    net.drive();
+    alice_work->hold_lookups = false;
+    alice_work->answer_lookups();
+    settle();
     for (int i = 1; i < 3; ++i) {
         const auto key = static_cast<std::uint64_t>(10 + i);
         add(alice, key, "udp://t" + std::to_string(i) + ".test:6969", 10 + i, 1);
         start(alice, key);
-        net.drive();
+        settle();
     }
     EXPECT_EQ(client(alice).counters().lookups, 3u);
     EXPECT_EQ(client(alice).names_cached(), 2u);
