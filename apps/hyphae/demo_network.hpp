@@ -1,7 +1,7 @@
 #pragma once
-// The demo network: a Hyphae seeder and several Hyphae leechers in this process, each a node on
-// its own runtime thread, exchanging a torrent over real TCP on 127.0.0.1. They meet through the
-// torrent's trackers, or else each is given every other's address.
+// The demo network: a Hyphae seeder and several Hyphae leechers in this process, each a session
+// on its own host and runtime thread, exchanging a torrent over real TCP on 127.0.0.1. They meet
+// through the torrent's trackers, or else each is given every other's address.
 
 #include <cstdint>
 #include <functional>
