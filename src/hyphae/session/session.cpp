@@ -271,6 +271,9 @@ void session::on_resume_saved(time_point now, torrent_id t, const result<void>& 
         e.resume_again = false;
         e.resume_dirty = true;
         resume_dirty_.insert(t);
+        if (e.stopped || stopping_) {
+            save_resume(now, t, e);  // the snapshot of the stop, not the next tick's
+        }
     }
     check_stopped(now);
 }
@@ -309,11 +312,14 @@ void session::on_torrent_event(time_point now, bittorrent::bittorrent_event even
         resume_dirty_.insert(t);
         start_announcing(now, t, e);
     } else if (std::holds_alternative<piece_verified>(event.what)) {
+        const bittorrent::torrent* core = get(t);
+        e.downloaded_here = e.downloaded_here || (core != nullptr && !core->checking());
         e.resume_dirty = true;
         resume_dirty_.insert(t);
     } else if (std::holds_alternative<download_complete>(event.what)) {
         e.complete = true;
-        if (e.announcing && e.has_trackers && !e.stopped) {
+        // BEP 3: 'completed' when a download completes, not when a check finds the data whole.
+        if (e.announcing && e.has_trackers && !e.stopped && e.downloaded_here) {
             host_.call<tracker::tracker_client_service>(
                 now, trackers_, [&](auto& s) { s.completed(now, t, stats_for(now, t)); });
         }
@@ -472,8 +478,9 @@ void session::check_stopped(time_point now) {
     if (!stopping_ || stopped_) {
         return;
     }
-    const bool saving = std::any_of(entries_.begin(), entries_.end(),
-                                    [](const auto& item) { return item.second.resume_saving; });
+    const bool saving = std::any_of(entries_.begin(), entries_.end(), [](const auto& item) {
+        return item.second.resume_saving || item.second.resume_again;
+    });
     if ((trackers().idle() && !saving) || now >= stop_deadline_) {
         stopped_ = true;
         push(0, session_events::stopped{});

@@ -24,7 +24,8 @@
 // - Discovery: once a torrent has checked its data (at once for a magnet link) it announces to
 //   its trackers (tracker client service, key = its handle) and, unless private or told not to,
 //   to the DHT every dht_announce_interval (sooner while it finds nobody); every peer found
-//   joins the torrent. 'completed' goes to the trackers once, 'stopped' when the torrent stops.
+//   joins the torrent. 'completed' goes to the trackers once a download here completes (not
+//   when a check finds the data whole), 'stopped' when the torrent stops.
 // - Stop policy: a torrent whose policy is met (complete; or complete and uploaded ratio x its
 //   size) raises `finished` and is stopped.
 // - Graceful stop (stop()): resume data of every torrent is saved, every torrent stops and its
@@ -205,6 +206,7 @@ private:
         bool complete = false;
         bool stopped = false;
         bool finished = false;
+        bool downloaded_here = false;  // a piece was verified other than by a check: 'completed' is true
         dht::lookup_id dht_lookup = 0;
         duration dht_retry{};
         bool resume_dirty = false;
