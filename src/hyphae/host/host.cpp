@@ -1,12 +1,41 @@
 #include "hyphae/host/host.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace hyphae {
 
 host::host(host_config config) : config_(config), slots_(1) {}
 
 host::~host() = default;
+
+host::extra_state& host::extra() {
+    if (!extra_) {
+        extra_ = std::make_unique<extra_state>();
+    }
+    return *extra_;
+}
+
+const host_counters& host::counters() const {
+    static const host_counters none{};
+    return extra_ ? extra_->counters : none;
+}
+
+std::optional<transmit> host::poll_transmit() {
+    auto t = transmits_.pop();
+    if (!t && trim_transmits_) {
+        transmits_ = {};  // a burst is over: its storage goes back
+        trim_transmits_ = false;
+    }
+    return t;
+}
+
+void host::queue_transmit(transmit t) {
+    transmits_.push(std::move(t));
+    if (transmits_.size() > transmits_kept) {
+        trim_transmits_ = true;
+    }
+}
 
 service_id host::add(time_point now, std::unique_ptr<service> s) {
     const auto id = static_cast<service_id>(slots_.size());
@@ -25,12 +54,15 @@ void host::remove(time_point now, service_id id) {
         return;
     }
     (void)now;
-    for (auto it = owners_.begin(); it != owners_.end();) {
-        if (it->second == id) {
-            transmits_.push(io::close{it->first, "service removed", false});
-            it = owners_.erase(it);
-        } else {
-            ++it;
+    if (extra_) {
+        auto& owners = extra_->owners;
+        for (auto it = owners.begin(); it != owners.end();) {
+            if (it->second == id) {
+                queue_transmit(io::close{it->first, "service removed", false});
+                it = owners.erase(it);
+            } else {
+                ++it;
+            }
         }
     }
     timers_.erase(id);
@@ -40,8 +72,11 @@ void host::remove(time_point now, service_id id) {
 }
 
 std::optional<service_id> host::owner_of(conn_id conn) const {
-    auto it = owners_.find(conn);
-    if (it == owners_.end()) {
+    if (!extra_) {
+        return std::nullopt;
+    }
+    auto it = extra_->owners.find(conn);
+    if (it == extra_->owners.end()) {
         return std::nullopt;
     }
     return it->second;
@@ -53,15 +88,16 @@ void host::collect(time_point now, service_id id) {
         route(now, id, std::move(*t));
     }
     while (auto job = s.poll_disk_job()) {
-        if (disk_jobs_.size() >= config_.disk_jobs_queued_max) {
-            ++counters_.disk_jobs_refused;
+        extra_state& x = extra();
+        if (x.disk_jobs.size() >= config_.disk_jobs_queued_max) {
+            ++x.counters.disk_jobs_refused;
             s.on_disk_done(now, job->id, disk_result{false, "too many disk jobs waiting", nullptr, {}});
             continue;
         }
-        disk_jobs_.push(routed_disk_job{id, std::move(*job)});
+        x.disk_jobs.push(routed_disk_job{id, std::move(*job)});
     }
     while (auto query = s.poll_resolve()) {
-        resolves_.push(routed_resolve{id, std::move(*query)});
+        extra().resolves.push(routed_resolve{id, std::move(*query)});
     }
     timers_.set(id, s.next_timer());
     if (s.has_events() && !slots_[id].ready) {
@@ -73,17 +109,17 @@ void host::collect(time_point now, service_id id) {
 void host::route(time_point now, service_id id, transmit t) {
     if (auto* c = std::get_if<io::connect>(&t)) {
         if (connection_count() >= config_.connections_max) {
-            ++counters_.dials_refused;
+            ++extra().counters.dials_refused;
             slots_[id].core->on_closed(now, c->conn, "too many connections in all");
             return;
         }
-        owners_[c->conn] = id;
+        extra().owners[c->conn] = id;
     } else if (auto* s = std::get_if<io::send>(&t)) {
-        if (!owners_.contains(s->conn)) {
+        if (!extra_ || !extra_->owners.contains(s->conn)) {
             return;  // closed already: its bytes have nowhere to go
         }
     } else if (auto* x = std::get_if<io::close>(&t)) {
-        if (owners_.erase(x->conn) == 0) {
+        if (!extra_ || extra_->owners.erase(x->conn) == 0) {
             return;
         }
     }
@@ -92,14 +128,14 @@ void host::route(time_point now, service_id id, transmit t) {
 
 void host::push_transmit(time_point now, service_id id, transmit t) {
     if (transmits_.size() < config_.transmits_queued_max || std::holds_alternative<io::close>(t)) {
-        transmits_.push(std::move(t));
+        queue_transmit(std::move(t));
         return;
     }
-    ++counters_.transmits_dropped;
+    ++extra().counters.transmits_dropped;
     // A lost datagram is UDP's everyday business; lost stream bytes would corrupt the stream.
     const conn_id conn = conn_of(t);
-    if (conn != 0 && owners_.erase(conn) > 0) {
-        transmits_.push(io::close{conn, "host output queue full", false});
+    if (conn != 0 && extra_->owners.erase(conn) > 0) {
+        queue_transmit(io::close{conn, "host output queue full", false});
         slots_[id].core->on_closed(now, conn, "host output queue full");
     }
 }
@@ -123,30 +159,34 @@ void host::on_datagram(time_point now, const endpoint& from, byte_view bytes) {
             return;
         }
     }
-    ++counters_.datagrams_unclaimed;
+    ++extra().counters.datagrams_unclaimed;
 }
 
 std::optional<conn_id> host::on_accepted(time_point now, const endpoint& remote) {
-    if (pending_.size() >= config_.pending_streams_max || connection_count() >= config_.connections_max) {
-        ++counters_.streams_refused;
+    extra_state& x = extra();
+    if (x.pending.size() >= config_.pending_streams_max || connection_count() >= config_.connections_max) {
+        ++x.counters.streams_refused;
         return std::nullopt;
     }
-    ++counters_.streams_accepted;
-    const conn_id conn = next_incoming_++;
-    pending_.emplace(conn, pending_stream{remote, now, {}});
+    ++x.counters.streams_accepted;
+    const conn_id conn = x.next_incoming++;
+    x.pending.emplace(conn, pending_stream{remote, now, {}});
     arm_pending_timer();
     return conn;
 }
 
 void host::on_stream_bytes(time_point now, conn_id conn, byte_view bytes) {
-    if (auto it = owners_.find(conn); it != owners_.end()) {
+    if (!extra_) {
+        return;
+    }
+    if (auto it = extra_->owners.find(conn); it != extra_->owners.end()) {
         const service_id id = it->second;
         slots_[id].core->on_stream_bytes(now, conn, bytes);
         collect(now, id);
         return;
     }
-    auto p = pending_.find(conn);
-    if (p == pending_.end()) {
+    auto p = extra_->pending.find(conn);
+    if (p == extra_->pending.end()) {
         return;
     }
     p->second.first.insert(p->second.first.end(), bytes.begin(), bytes.end());
@@ -154,7 +194,8 @@ void host::on_stream_bytes(time_point now, conn_id conn, byte_view bytes) {
 }
 
 void host::try_claim(time_point now, conn_id conn) {
-    auto p = pending_.find(conn);
+    extra_state& x = *extra_;
+    auto p = x.pending.find(conn);
     const byte_view first(p->second.first);
     bool maybe = false;
     for (const service_id id : claim_order_) {
@@ -163,9 +204,9 @@ void host::try_claim(time_point now, conn_id conn) {
             maybe = true;
         } else if (c == claim::yes) {
             pending_stream taken = std::move(p->second);
-            pending_.erase(p);
+            x.pending.erase(p);
             arm_pending_timer();
-            owners_[conn] = id;
+            x.owners[conn] = id;
             service& s = *slots_[id].core;
             s.on_accepted(now, conn, taken.remote);
             s.on_stream_bytes(now, conn, taken.first);
@@ -174,38 +215,45 @@ void host::try_claim(time_point now, conn_id conn) {
         }
     }
     if (!maybe) {
-        ++counters_.streams_unclaimed;
+        ++x.counters.streams_unclaimed;
         close_pending(conn, "no service speaks this protocol");
     } else if (first.size() >= config_.claim_bytes_max) {
-        ++counters_.streams_unclaimed;
+        ++x.counters.streams_unclaimed;
         close_pending(conn, "unrecognised protocol");
     }
 }
 
 void host::close_pending(conn_id conn, std::string reason) {
-    pending_.erase(conn);
+    extra_->pending.erase(conn);
     arm_pending_timer();
-    transmits_.push(io::close{conn, std::move(reason), false});
+    queue_transmit(io::close{conn, std::move(reason), false});
 }
 
 void host::arm_pending_timer() {
-    if (pending_.empty()) {
+    if (!extra_ || extra_->pending.empty()) {
         timers_.erase(own_timer);
     } else {
-        timers_.set(own_timer, pending_.begin()->second.since + config_.pending_stream_timeout);
+        timers_.set(own_timer, extra_->pending.begin()->second.since + config_.pending_stream_timeout);
     }
 }
 
 void host::expire_pending(time_point now) {
-    while (!pending_.empty() && now - pending_.begin()->second.since >= config_.pending_stream_timeout) {
-        ++counters_.streams_timed_out;
-        close_pending(pending_.begin()->first, "nothing a service could claim in time");
+    if (!extra_) {
+        return;
+    }
+    auto& pending = extra_->pending;
+    while (!pending.empty() && now - pending.begin()->second.since >= config_.pending_stream_timeout) {
+        ++extra_->counters.streams_timed_out;
+        close_pending(pending.begin()->first, "nothing a service could claim in time");
     }
     arm_pending_timer();
 }
 
 void host::on_connected(time_point now, conn_id conn) {
-    if (auto it = owners_.find(conn); it != owners_.end()) {
+    if (!extra_) {
+        return;
+    }
+    if (auto it = extra_->owners.find(conn); it != extra_->owners.end()) {
         const service_id id = it->second;
         slots_[id].core->on_connected(now, conn);
         collect(now, id);
@@ -213,7 +261,10 @@ void host::on_connected(time_point now, conn_id conn) {
 }
 
 void host::on_send_done(time_point now, conn_id conn, std::size_t bytes) {
-    if (auto it = owners_.find(conn); it != owners_.end()) {
+    if (!extra_) {
+        return;
+    }
+    if (auto it = extra_->owners.find(conn); it != extra_->owners.end()) {
         const service_id id = it->second;
         slots_[id].core->on_send_done(now, conn, bytes);
         collect(now, id);
@@ -221,16 +272,19 @@ void host::on_send_done(time_point now, conn_id conn, std::size_t bytes) {
 }
 
 void host::on_closed(time_point now, conn_id conn, std::string_view reason) {
-    if (pending_.erase(conn) > 0) {
+    if (!extra_) {
+        return;
+    }
+    if (extra_->pending.erase(conn) > 0) {
         arm_pending_timer();
         return;
     }
-    auto it = owners_.find(conn);
-    if (it == owners_.end()) {
+    auto it = extra_->owners.find(conn);
+    if (it == extra_->owners.end()) {
         return;
     }
     const service_id id = it->second;
-    owners_.erase(it);
+    extra_->owners.erase(it);
     slots_[id].core->on_closed(now, conn, reason);
     collect(now, id);
 }
@@ -250,18 +304,31 @@ void host::on_resolved(time_point now, service_id id, std::uint64_t query, const
 }
 
 void host::on_timer(time_point now) {
-    // Each due timer fires once per call, even if its service asks for `now` again.
-    due_.clear();
+    // Each due timer fires once per call, even if its service asks for `now` again. The keys due
+    // are gathered first: a few in place, more (rare) in a vector.
+    std::array<timer_heap::key, 8> few{};
+    std::size_t count = 0;
+    std::vector<timer_heap::key> more;
     while (auto k = timers_.pop_due(now)) {
-        due_.push_back(*k);
+        if (count < few.size()) {
+            few[count++] = *k;
+        } else {
+            more.push_back(*k);
+        }
     }
-    for (const timer_heap::key k : due_) {
+    const auto fire = [&](timer_heap::key k) {
         if (k == own_timer) {
             expire_pending(now);
         } else if (has(k)) {
             slots_[k].core->on_timer(now);
             collect(now, k);
         }
+    };
+    for (std::size_t i = 0; i < count; ++i) {
+        fire(few[i]);
+    }
+    for (const timer_heap::key k : more) {
+        fire(k);
     }
 }
 

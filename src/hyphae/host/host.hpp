@@ -122,18 +122,21 @@ public:
     void on_timer(time_point now);
 
     // Outputs
-    std::optional<transmit> poll_transmit() { return transmits_.pop(); }
-    std::optional<routed_disk_job> poll_disk_job() { return disk_jobs_.pop(); }
-    std::optional<routed_resolve> poll_resolve() { return resolves_.pop(); }
+    std::optional<transmit> poll_transmit();
+    std::optional<routed_disk_job> poll_disk_job() { return extra_ ? extra_->disk_jobs.pop() : std::nullopt; }
+    std::optional<routed_resolve> poll_resolve() { return extra_ ? extra_->resolves.pop() : std::nullopt; }
     std::optional<service_id> poll_ready();
     std::optional<time_point> next_timer() const { return timers_.next(); }
     bool idle() const {
-        return transmits_.empty() && disk_jobs_.empty() && resolves_.empty() && ready_.empty();
+        return transmits_.empty() && ready_.empty() &&
+               (!extra_ || (extra_->disk_jobs.empty() && extra_->resolves.empty()));
     }
 
-    const host_counters& counters() const { return counters_; }
-    std::size_t connection_count() const { return owners_.size() + pending_.size(); }
-    std::size_t pending_streams() const { return pending_.size(); }
+    const host_counters& counters() const;
+    std::size_t connection_count() const {
+        return extra_ ? extra_->owners.size() + extra_->pending.size() : 0;
+    }
+    std::size_t pending_streams() const { return extra_ ? extra_->pending.size() : 0; }
     // The service a connection belongs to (none: pending, or unknown).
     std::optional<service_id> owner_of(conn_id conn) const;
 
@@ -147,12 +150,25 @@ private:
         time_point since;
         byte_buffer first;
     };
+    // What only a host with connections, disk jobs, name look-ups or something to count needs,
+    // allocated on first use: a simulator's million hosts that each run one DHT node never pay
+    // for it.
+    struct extra_state {
+        std::unordered_map<conn_id, service_id> owners;
+        std::map<conn_id, pending_stream> pending;  // ids grow: the first is the oldest
+        conn_id next_incoming = 1;
+        fifo<routed_disk_job> disk_jobs;
+        fifo<routed_resolve> resolves;
+        host_counters counters;
+    };
+    extra_state& extra();
 
     // After any input to or command on a service: move its outputs into the merged queues,
     // re-arm its timer, note its events.
     void collect(time_point now, service_id id);
     void route(time_point now, service_id id, transmit t);
     void push_transmit(time_point now, service_id id, transmit t);
+    void queue_transmit(transmit t);
     void try_claim(time_point now, conn_id conn);
     void close_pending(conn_id conn, std::string reason);
     void expire_pending(time_point now);
@@ -160,19 +176,17 @@ private:
 
     static constexpr timer_heap::key own_timer = 0;  // service ids start at 1
 
+    // A drained output queue that grew beyond this many transmits gives its storage back.
+    static constexpr std::size_t transmits_kept = 4;
+
     host_config config_;
     std::vector<slot> slots_;              // by service id; [0] unused
     std::vector<service_id> claim_order_;  // by claim_rank, then id
     timer_heap timers_;
-    std::unordered_map<conn_id, service_id> owners_;
-    std::map<conn_id, pending_stream> pending_;  // ids grow: the first is the oldest
-    conn_id next_incoming_ = 1;
     fifo<transmit> transmits_;
-    fifo<routed_disk_job> disk_jobs_;
-    fifo<routed_resolve> resolves_;
     fifo<service_id> ready_;
-    std::vector<timer_heap::key> due_;  // on_timer's scratch
-    host_counters counters_;
+    std::unique_ptr<extra_state> extra_;
+    bool trim_transmits_ = false;  // transmits_ grew beyond transmits_kept
 };
 
 // Connection ids [first_conn_of(s), first_conn_of(s + 1)) are service s's to dial with; the host

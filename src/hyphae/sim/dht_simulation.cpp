@@ -6,17 +6,17 @@
 
 #include "hyphae/proto/dht/node_id_policy.hpp"
 #include "hyphae/proto/dht/routing_table.hpp"
+#include "hyphae/sim/adversary_service.hpp"
 #include "hyphae/sim/distributions.hpp"
 
 namespace hyphae::sim {
 
 namespace {
 
-constexpr time_point never = time_point::max();
 constexpr std::uint32_t progress_every = 1u << 16;
-constexpr std::size_t pinholes_max = 64;
 constexpr std::uint8_t tag_churn = 0;
-constexpr std::uint8_t tag_lookup = 1;  // per NAT-ed node: its most recent destinations
+constexpr std::uint8_t tag_lookup = 1;
+constexpr service_id node_service = 1;  // every host's one service: the first added to a fresh host
 
 std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
     std::uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
@@ -68,32 +68,37 @@ double seconds_of(duration d) {
 }  // namespace
 
 struct dht_simulation::sim_node {
-    std::unique_ptr<dht::dht_node> dht;  // honest and up
-    std::unique_ptr<adversary_node> adversary;
     std::string saved_table;  // honest and down: what the runtime's --state file would hold
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> pinholes;  // NAT: (peer, expiry in ms)
     dht::node_id id;
-    node_place place;
-    std::uint32_t ip = 0;
-    std::uint16_t port = 0;
-    time_point timer_at = never;
-    time_point uplink_free{};
     time_point up_since{};
-    std::uint32_t incarnation = 0;
-    bool up = false;
+    std::uint32_t incarnation = 0;  // lives started and ended: seeds each life's core
     bool nat = false;
     bool honest = true;
     bool joiner = false;
     bool churns = false;
 };
 
+namespace {
+
+network_params params_of(const scenario& s, std::uint64_t seed) {
+    network_params p;
+    p.seed = mix(seed, 1);
+    p.loss = s.network.loss;
+    p.nat_timeout = s.network.nat_timeout;
+    p.datagram_overhead = 28;  // IPv4 and UDP headers, charged on the uplink
+    p.start = time_point{};
+    return p;
+}
+
+}  // namespace
+
 dht_simulation::dht_simulation(const scenario& s, std::uint64_t seed, progress_callback progress)
     : scenario_(s),
       seed_(seed),
       progress_(std::move(progress)),
-      rng_(mix(seed, 1)),
       build_rng_(mix(seed, 2)),
-      latency_(s.network.latency) {
+      latency_(s.network.latency),
+      net_(params_of(s, seed), &latency_) {
     if (s.churn.enabled) {
         session_.emplace(s.churn.session);
         downtime_.emplace(s.churn.downtime);
@@ -107,29 +112,20 @@ dht_simulation::dht_simulation(const scenario& s, std::uint64_t seed, progress_c
     cfg.lookup.check_answers = s.defences.check_answers;
     cfg.bep42_checks = s.defences.bep42_checks;
     cfg.table.prefer_long_lived = s.defences.prefer_long_lived;
+    net_.set_ready_handler([this](host_index i, time_point, service_id id) { on_ready(i, id); });
+    net_.set_user_handler([this](const event& e) { on_user(e); });
     build_population();
 }
 
 dht_simulation::~dht_simulation() = default;
 
-endpoint dht_simulation::endpoint_of(std::uint32_t i) const {
-    return endpoint{ip_address::v4(nodes_[i].ip), nodes_[i].port};
-}
-
-std::optional<std::uint32_t> dht_simulation::index_of(const endpoint& ep) const {
-    if (!ep.address.is_v4()) {
-        return std::nullopt;
-    }
-    auto it = by_address_.find(ep.address.v4_host_order());
-    if (it == by_address_.end() || nodes_[it->second].port != ep.port) {
-        return std::nullopt;
-    }
-    return it->second;
+dht::dht_node& dht_simulation::dht_of(std::uint32_t i) const {
+    return net_.at(i).get<dht::dht_node>(node_service);
 }
 
 bool dht_simulation::reachable_honest(std::uint32_t i) const {
     const sim_node& n = nodes_[i];
-    return n.honest && n.up && !n.nat && n.dht != nullptr;
+    return n.honest && !n.nat && net_.up(i);
 }
 
 dht::dht_config dht_simulation::config_for(std::uint32_t i) const {
@@ -148,17 +144,23 @@ void dht_simulation::build_population() {
     attack_target_ = scenario_.adversaries.target.empty() ? dht::random_node_id(r)
                                                           : *id160::from_hex(scenario_.adversaries.target);
 
-    // Addresses: distinct public IPv4, one node each.
-    by_address_.reserve(n);
-    for (std::uint32_t i = 0; i < n; ++i) {
-        std::uint32_t a = 0;
-        do {
-            a = static_cast<std::uint32_t>(r());
-        } while (!public_ipv4(a) || by_address_.count(a) != 0);
-        by_address_.emplace(a, i);
-        nodes_[i].ip = a;
-        nodes_[i].port = static_cast<std::uint16_t>(1024 + r.uniform(65536 - 1024));  // as real nodes pick
-        nodes_[i].place = latency_.place(r);
+    // Addresses: distinct public IPv4, one node each. The hosts are added once roles are known.
+    std::vector<endpoint> addresses(n);
+    places_.resize(n);
+    {
+        std::unordered_set<std::uint32_t> taken;
+        taken.reserve(n);
+        for (std::uint32_t i = 0; i < n; ++i) {
+            std::uint32_t a = 0;
+            do {
+                a = static_cast<std::uint32_t>(r());
+            } while (!public_ipv4(a) || taken.count(a) != 0);
+            taken.insert(a);
+            const auto port =
+                static_cast<std::uint16_t>(1024 + r.uniform(65536 - 1024));  // as real nodes pick
+            addresses[i] = endpoint{ip_address::v4(a), port};
+            places_[i] = latency_.place(r);
+        }
     }
 
     // Roles. Nodes [0, bootstrap_nodes) are the honest bootstrap nodes; adversaries, NAT-ed nodes
@@ -176,8 +178,7 @@ void dht_simulation::build_population() {
                                                static_cast<std::uint32_t>(rest.size()));
     std::size_t next = 0;
     for (std::uint32_t a = 0; a < adversary_count_; ++a) {
-        sim_node& node = nodes_[rest[next++]];
-        node.honest = false;
+        nodes_[rest[next++]].honest = false;
     }
     const auto nat_wanted = static_cast<std::uint32_t>(std::llround(net.nat_fraction * n));
     for (std::uint32_t a = 0; a < nat_wanted && next < rest.size(); ++a) {
@@ -189,16 +190,27 @@ void dht_simulation::build_population() {
         joiners_.push_back(rest[next++]);
     }
     std::sort(joiners_.begin(), joiners_.end());
+    rest = {};
+
+    // The hosts: host i is node i, its uplink the scenario's (each datagram pays its bytes and the
+    // network's 28 bytes of headers).
+    for (std::uint32_t i = 0; i < n; ++i) {
+        host_options o;
+        o.place = places_[i];
+        o.link.up_bytes_per_second = static_cast<float>(net.upload_kbps * 1000 / 8);
+        o.nat = nodes_[i].nat;
+        net_.add_host(addresses[i], o);
+    }
+    addresses = {};
 
     // Ids: honest nodes take BEP 42 ids for their address, as libtorrent and Hyphae do; so do
     // adversaries, unless they cluster around the target (which BEP 42 is there to stop).
     for (std::uint32_t i = 0; i < n; ++i) {
         sim_node& node = nodes_[i];
-        const ip_address address = ip_address::v4(node.ip);
         if (!node.honest && adv.sybil_shared_bits > 0) {
             node.id = sybil_id(attack_target_, adv.sybil_shared_bits, r);
         } else {
-            node.id = dht::make_node_id(address, r);
+            node.id = dht::make_node_id(endpoint_of(i).address, r);
         }
         if (node.honest) {
             honest_.push_back(i);
@@ -225,7 +237,8 @@ void dht_simulation::build_population() {
         bootstrap_.push_back(endpoint_of(i));
     }
 
-    // Adversaries: the directory they share, then the nodes.
+    // Adversaries: the directory they share, then their hosts' services.
+    const time_point t0 = net_.now();
     if (adversary_count_ > 0) {
         constexpr std::size_t honest_sample_max = 100000;
         for (std::uint32_t i = 0; i < n; ++i) {
@@ -242,14 +255,13 @@ void dht_simulation::build_population() {
         }
         directory_.finish();
         for (std::uint32_t i = 0; i < n; ++i) {
-            sim_node& node = nodes_[i];
-            if (!node.honest) {
-                node.adversary = std::make_unique<adversary_node>(
-                    adv.kind, dht::node_contact{node.id, endpoint_of(i)}, mix(seed_, i));
-                node.up = true;
-                // Spread their first wake-ups over a second so that pushes do not all start at once.
-                node.timer_at = time_point{} + std::chrono::microseconds(r.uniform(1000000));
-                queue_.push(node.timer_at, event_kind::timer, i, node.incarnation);
+            if (!nodes_[i].honest) {
+                // Their first wake-ups spread over a second so that pushes do not all start at once.
+                const time_point first = t0 + std::chrono::microseconds(r.uniform(1000000));
+                net_.at(i).add(t0, std::make_unique<adversary_service>(
+                                       adv.kind, dht::node_contact{nodes_[i].id, endpoint_of(i)},
+                                       mix(seed_, i), directory_, first));
+                net_.pump(i);
             }
         }
     }
@@ -264,6 +276,7 @@ void dht_simulation::build_population() {
         up_share = s / (s + d);
     }
     std::vector<bool> down_at_start(n, false);
+    std::vector<bool> up(n, true);  // adversaries are up throughout
     for (std::uint32_t i : honest_) {
         sim_node& node = nodes_[i];
         node.churns = ch.enabled && i >= net.bootstrap_nodes && !node.joiner;
@@ -271,34 +284,36 @@ void dht_simulation::build_population() {
             down_at_start[i] = true;
         }
         const bool cold_start = net.start == start_mode::bootstrap && i >= net.bootstrap_nodes;
-        node.up = !node.joiner && !cold_start;
+        up[i] = !node.joiner && !cold_start;
     }
     // Warm tables hold the nodes up at the start: a stabilised network has evicted the ones long gone.
     present_.assign(n, false);
     for (std::uint32_t i = 0; i < n; ++i) {
-        present_[i] =
-            !nodes_[i].nat && (nodes_[i].honest ? nodes_[i].up && !down_at_start[i] : adv.in_warm_tables);
+        present_[i] = !nodes_[i].nat && (nodes_[i].honest ? up[i] && !down_at_start[i] : adv.in_warm_tables);
     }
 
-    // Build the honest nodes present at the start; warm ones get their tables filled.
-    const time_point t0{};
+    // Build the honest nodes present at the start; warm ones get their tables filled. The others'
+    // hosts are down until they join.
     std::uint64_t built = 0;
     for (std::uint32_t i : honest_) {
         sim_node& node = nodes_[i];
-        if (node.up) {
-            node.dht = std::make_unique<dht::dht_node>(config_for(i), mix(seed_, mix(i, 0)), t0);
+        if (up[i]) {
+            auto core = std::make_unique<dht::dht_node>(config_for(i), mix(seed_, mix(i, 0)), t0);
             node.up_since = t0;
             if (net.start == start_mode::warm) {
-                warm_fill(i);
+                warm_fill(i, *core);
             } else {
                 // Bootstrap start: the bootstrap nodes know each other, nobody else yet.
                 for (std::uint32_t j = 0; j < net.bootstrap_nodes; ++j) {
                     if (j != i) {
-                        node.dht->add_answered_contact(t0, {nodes_[j].id, endpoint_of(j)},
-                                                       2 * latency_.one_way(node.place, nodes_[j].place));
+                        core->add_answered_contact(t0, {nodes_[j].id, endpoint_of(j)},
+                                                   2 * latency_.one_way(places_[i], places_[j]));
                     }
                 }
             }
+            net_.at(i).add(t0, std::move(core));
+        } else {
+            net_.take_down(i);
         }
         if (progress_ && (++built % 4096 == 0 || built == honest_.size())) {
             progress_({"building", built, honest_.size(), t0, t0, 0, scenario_.workload.lookups});
@@ -306,29 +321,28 @@ void dht_simulation::build_population() {
     }
     for (std::uint32_t i : honest_) {
         sim_node& node = nodes_[i];
-        if (node.up) {
+        if (up[i]) {
             if (down_at_start[i]) {
                 // Was up before the run: it leaves at once, keeping the table a stable network gave it.
-                node.saved_table = node.dht->save_table();
-                node.dht.reset();
-                node.up = false;
+                node.saved_table = dht_of(i).save_table();
+                net_.take_down(i);
                 ++node.incarnation;
-                queue_.push(t0 + downtime_->sample(r), event_kind::user, i, 0, tag_churn);
+                net_.schedule(t0 + downtime_->sample(r), tag_churn, i);
             } else {
-                reschedule(i, t0, node.dht->next_timer());
+                net_.pump(i);  // arms its timer
                 if (node.churns) {
-                    queue_.push(t0 + session_->sample(r), event_kind::user, i, 0, tag_churn);
+                    net_.schedule(t0 + session_->sample(r), tag_churn, i);
                 }
             }
         } else {
             // Joins cold over the join window: a joiner, or everyone in a bootstrap start.
             const auto at = t0 + duration(static_cast<std::int64_t>(
                                      unit_interval(r) * static_cast<double>(net.join_window.count())));
-            queue_.push(at, event_kind::user, i, 0, tag_churn);
+            net_.schedule(at, tag_churn, i);
         }
     }
-    present_.clear();
-    present_.shrink_to_fit();
+    present_ = {};
+    places_ = {};
 
     // The workload: lookups evenly spread over the window.
     const auto& w = scenario_.workload;
@@ -336,25 +350,25 @@ void dht_simulation::build_population() {
     for (std::uint32_t l = 0; l < w.lookups; ++l) {
         records_[l].target = w.same_target ? attack_target_ : dht::random_node_id(r);
         const double at = seconds_of(w.warmup) + seconds_of(w.window) * (l + 0.5) / w.lookups;
-        queue_.push(t0 + duration(static_cast<std::int64_t>(at * 1e9)), event_kind::user, 0, l, tag_lookup);
+        net_.schedule(t0 + duration(static_cast<std::int64_t>(at * 1e9)), tag_lookup, 0, l);
     }
     end_ = t0 + w.warmup + w.window + w.drain;
 }
 
-void dht_simulation::warm_fill(std::uint32_t i) {
-    sim_node& self = nodes_[i];
+void dht_simulation::warm_fill(std::uint32_t i, dht::dht_node& self) {
+    const dht::node_id& own = nodes_[i].id;
     const std::size_t k = scenario_.dht.k;
-    const time_point t0{};
+    const time_point t0 = net_.now();
     std::vector<std::uint32_t> picked;
     const auto eligible = [&](std::uint32_t j) {
         // A stabilised table holds only what it accepts: under BEP 42 checks, ids that fit.
         return j != i && present_[j] &&
                (!scenario_.defences.bep42_checks ||
-                dht::verify_node_id(nodes_[j].id, ip_address::v4(nodes_[j].ip)));
+                dht::verify_node_id(nodes_[j].id, endpoint_of(j).address));
     };
     for (std::size_t b = 0; b < 160; ++b) {
         // The ids that share exactly b bits with ours: bucket b of a fully split table.
-        const auto [first, last] = id_range(flip_bit(self.id, b), b + 1);
+        const auto [first, last] = id_range(flip_bit(own, b), b + 1);
         picked.clear();
         const std::size_t count = last - first;
         // Sample a big range; scan a small one, or one where sampling found too few (a range
@@ -382,11 +396,11 @@ void dht_simulation::warm_fill(std::uint32_t i) {
             }
         }
         for (std::uint32_t j : picked) {
-            self.dht->add_answered_contact(t0, {nodes_[j].id, endpoint_of(j)},
-                                           2 * latency_.one_way(self.place, nodes_[j].place));
+            self.add_answered_contact(t0, {nodes_[j].id, endpoint_of(j)},
+                                      2 * latency_.one_way(places_[i], places_[j]));
         }
         // Stop once nobody else shares b + 1 bits with us.
-        const auto [own_first, own_last] = id_range(self.id, b + 1);
+        const auto [own_first, own_last] = id_range(own, b + 1);
         if (own_last - own_first <= 1) {
             break;
         }
@@ -396,146 +410,111 @@ void dht_simulation::warm_fill(std::uint32_t i) {
 void dht_simulation::start_node(std::uint32_t i, time_point now, bool cold) {
     sim_node& node = nodes_[i];
     ++node.incarnation;
-    node.dht = std::make_unique<dht::dht_node>(config_for(i), mix(seed_, mix(i, node.incarnation)), now);
-    node.up = true;
+    auto core = std::make_unique<dht::dht_node>(config_for(i), mix(seed_, mix(i, node.incarnation)), now);
     node.up_since = now;
-    node.timer_at = never;
     if (!cold && !node.saved_table.empty()) {
         auto saved = dht::routing_table::parse_saved(as_bytes(node.saved_table), 4096);
         if (saved) {
-            node.dht->add_contacts(now, saved->nodes);
+            core->add_contacts(now, saved->nodes);
         }
     }
     node.saved_table.clear();
     node.saved_table.shrink_to_fit();
-    flush(i, now);
+    net_.bring_up(i).add(now, std::move(core));
+    net_.pump(i);
 }
 
 void dht_simulation::stop_node(std::uint32_t i, time_point now) {
     sim_node& node = nodes_[i];
-    counters_.honest_up_seconds += seconds_of(now - node.up_since);
-    node.saved_table = node.dht->save_table();
-    node.dht.reset();
-    node.up = false;
-    node.timer_at = never;
-    node.pinholes.clear();
-    node.pinholes.shrink_to_fit();
+    honest_up_seconds_ += seconds_of(now - node.up_since);
+    node.saved_table = dht_of(i).save_table();
+    net_.take_down(i);
     ++node.incarnation;
 }
 
 void dht_simulation::run() {
     std::uint64_t since_report = 0;
-    while (auto e = queue_.pop()) {
-        if (e->at > end_) {
-            break;
-        }
-        ++counters_.events;
-        on_event(*e);
-        if (progress_ && ++since_report == progress_every) {
-            since_report = 0;
-            progress_({"running", counters_.events, 0, e->at, end_, lookups_done_,
-                       static_cast<std::uint32_t>(records_.size())});
-        }
-    }
+    net_.run_until(
+        [&] {
+            if (progress_ && ++since_report == progress_every) {
+                since_report = 0;
+                progress_({"running", net_.counters().events, 0, net_.now(), end_, lookups_done_,
+                           static_cast<std::uint32_t>(records_.size())});
+            }
+            return false;
+        },
+        end_);
     for (std::uint32_t i : honest_) {
-        if (nodes_[i].up) {
-            counters_.honest_up_seconds += seconds_of(end_ - nodes_[i].up_since);
+        if (net_.up(i)) {
+            honest_up_seconds_ += seconds_of(end_ - nodes_[i].up_since);
         }
     }
     if (progress_) {
-        progress_({"running", counters_.events, counters_.events, end_, end_, lookups_done_,
+        const auto events = net_.counters().events;
+        progress_({"running", events, events, end_, end_, lookups_done_,
                    static_cast<std::uint32_t>(records_.size())});
     }
 }
 
-void dht_simulation::on_event(const event& e) {
-    switch (e.kind) {
-        case event_kind::deliver:
-            deliver(e);
-            break;
-        case event_kind::timer:
-            fire_timer(e);
-            break;
-        case event_kind::user:
-            if (e.tag == tag_churn) {
-                churn(e);
-            } else {
-                start_lookup(e);
-            }
-            break;
+sim_counters dht_simulation::counters() const {
+    const network_counters& n = net_.counters();
+    sim_counters c;
+    c.events = n.events;
+    c.datagrams = n.datagrams;
+    c.delivered = n.delivered;
+    c.lost = n.lost;
+    c.to_down_node = n.to_down_host;
+    c.nat_dropped = n.nat_dropped;
+    c.unknown_address = n.unknown_address;
+    for (std::uint32_t i = 0; i < nodes_.size(); ++i) {
+        (nodes_[i].honest ? c.bytes_honest : c.bytes_adversary) += net_.traffic(i).datagram_bytes_up;
+    }
+    c.leaves = leaves_;
+    c.returns = returns_;
+    c.joins = joins_;
+    c.maintenance_lookups = maintenance_lookups_;
+    c.honest_up_seconds = honest_up_seconds_;
+    return c;
+}
+
+void dht_simulation::on_user(const event& e) {
+    if (e.tag == tag_churn) {
+        churn(e);
+    } else {
+        start_lookup(e);
     }
 }
 
-void dht_simulation::deliver(const event& e) {
-    flight f = std::move(flights_[e.payload]);
-    flights_[e.payload].bytes.clear();
-    free_flights_.push_back(e.payload);
-    sim_node& node = nodes_[e.node];
-    if (!node.up) {
-        ++counters_.to_down_node;
-        return;
+void dht_simulation::on_ready(std::uint32_t i, service_id id) {
+    if (!nodes_[i].honest) {
+        return;  // adversaries have no events
     }
-    if (node.nat) {
-        const auto ms = static_cast<std::uint32_t>(
-            std::chrono::duration_cast<milliseconds>(e.at.time_since_epoch()).count());
-        const bool open = std::any_of(node.pinholes.begin(), node.pinholes.end(),
-                                      [&](const auto& p) { return p.first == f.from && p.second >= ms; });
-        if (!open) {
-            ++counters_.nat_dropped;
-            return;
+    dht::dht_node& node = net_.at(i).get<dht::dht_node>(id);
+    while (auto ev = node.poll_event()) {
+        if (const auto* done = std::get_if<dht::lookup_done>(&*ev)) {
+            note_done(i, *done);
         }
-    }
-    ++counters_.delivered;
-    const endpoint from = endpoint_of(f.from);
-    if (node.dht) {
-        node.dht->on_datagram(e.at, from, as_bytes(f.bytes));
-        flush(e.node, e.at);
-    } else if (node.adversary) {
-        adversary_out_.clear();
-        node.adversary->on_datagram(e.at, from, as_bytes(f.bytes), directory_, adversary_out_);
-        for (auto& t : adversary_out_) {
-            send(e.node, e.at, t.to, std::move(t.bytes));
-        }
-    }
-}
-
-void dht_simulation::fire_timer(const event& e) {
-    sim_node& node = nodes_[e.node];
-    if (!node.up || e.payload != node.incarnation || e.at != node.timer_at) {
-        return;  // stale: the node left, or asked for another time since
-    }
-    node.timer_at = never;
-    if (node.dht) {
-        node.dht->on_timer(e.at);
-        flush(e.node, e.at);
-    } else if (node.adversary) {
-        adversary_out_.clear();
-        auto next = node.adversary->on_timer(e.at, directory_, adversary_out_);
-        for (auto& t : adversary_out_) {
-            send(e.node, e.at, t.to, std::move(t.bytes));
-        }
-        reschedule(e.node, e.at, next);
     }
 }
 
 void dht_simulation::churn(const event& e) {
     sim_node& node = nodes_[e.node];
-    rng& r = rng_;
-    if (node.up) {
+    rng& r = net_.random();
+    if (net_.up(e.node)) {
         stop_node(e.node, e.at);
-        ++counters_.leaves;
-        queue_.push(e.at + downtime_->sample(r), event_kind::user, e.node, 0, tag_churn);
+        ++leaves_;
+        net_.schedule(e.at + downtime_->sample(r), tag_churn, e.node);
         return;
     }
     const bool first_join = node.incarnation == 0;
     start_node(e.node, e.at, first_join);
     if (first_join) {
-        ++counters_.joins;
+        ++joins_;
     } else {
-        ++counters_.returns;
+        ++returns_;
     }
     if (node.churns) {
-        queue_.push(e.at + session_->sample(r), event_kind::user, e.node, 0, tag_churn);
+        net_.schedule(e.at + session_->sample(r), tag_churn, e.node);
     }
 }
 
@@ -545,8 +524,8 @@ void dht_simulation::start_lookup(const event& e) {
     const auto& pool = scenario_.workload.from_joiners ? joiners_ : honest_;
     std::optional<std::uint32_t> origin;
     for (int attempt = 0; attempt < 64 && !pool.empty(); ++attempt) {
-        const std::uint32_t j = pool[rng_.uniform(pool.size())];
-        if (nodes_[j].up && nodes_[j].dht) {
+        const std::uint32_t j = pool[net_.random().uniform(pool.size())];
+        if (net_.up(j)) {
             origin = j;
             break;
         }
@@ -554,101 +533,27 @@ void dht_simulation::start_lookup(const event& e) {
     dht::lookup_id id = 0;
     if (origin) {
         rec.node = *origin;
-        id = nodes_[*origin].dht->find_node(e.at, rec.target);
+        // Noted inside the command: a lookup may end before network::call returns.
+        id = net_.call<dht::dht_node>(*origin, node_service, [&](dht::dht_node& node) {
+            const dht::lookup_id started = node.find_node(e.at, rec.target);
+            if (started != 0) {
+                rec.started_ok = true;
+                record_of_[(static_cast<std::uint64_t>(*origin) << 32) | started] = e.payload;
+            }
+            return started;
+        });
     }
     if (id == 0) {
         rec.done = true;
         ++lookups_done_;
-        return;
     }
-    rec.started_ok = true;
-    record_of_[(static_cast<std::uint64_t>(*origin) << 32) | id] = e.payload;
-    flush(*origin, e.at);
-}
-
-void dht_simulation::flush(std::uint32_t i, time_point now) {
-    sim_node& node = nodes_[i];
-    while (auto t = node.dht->poll_datagram()) {
-        send(i, now, t->to, std::move(t->bytes));
-    }
-    while (auto ev = node.dht->poll_event()) {
-        if (const auto* done = std::get_if<dht::lookup_done>(&*ev)) {
-            note_done(i, *done);
-        }
-    }
-    reschedule(i, now, node.dht->next_timer());
-}
-
-void dht_simulation::send(std::uint32_t from, time_point now, const endpoint& to, byte_buffer bytes) {
-    sim_node& src = nodes_[from];
-    ++counters_.datagrams;
-    (src.honest ? counters_.bytes_honest : counters_.bytes_adversary) += bytes.size();
-    const auto dst = index_of(to);
-    if (!dst) {
-        ++counters_.unknown_address;
-        return;
-    }
-    if (src.nat) {
-        // The NAT opens (or refreshes) a pinhole for answers from this peer.
-        const auto expiry = static_cast<std::uint32_t>(
-            std::chrono::duration_cast<milliseconds>((now + scenario_.network.nat_timeout).time_since_epoch())
-                .count());
-        auto it = std::find_if(src.pinholes.begin(), src.pinholes.end(),
-                               [&](const auto& p) { return p.first == *dst; });
-        if (it != src.pinholes.end()) {
-            it->second = expiry;
-        } else if (src.pinholes.size() < pinholes_max) {
-            src.pinholes.emplace_back(*dst, expiry);
-        } else {
-            *std::min_element(src.pinholes.begin(), src.pinholes.end(), [](const auto& a, const auto& b) {
-                return a.second < b.second;
-            }) = {*dst, expiry};
-        }
-    }
-    if (scenario_.network.loss > 0 && unit_interval(rng_) < scenario_.network.loss) {
-        ++counters_.lost;
-        return;
-    }
-    time_point depart = now;
-    if (scenario_.network.upload_kbps > 0) {
-        // The uplink sends one datagram after another: queueing delay is what a busy node pays.
-        const double tx_s =
-            static_cast<double>(bytes.size() + 28) * 8 / (scenario_.network.upload_kbps * 1000);
-        depart = std::max(now, src.uplink_free) + duration(static_cast<std::int64_t>(tx_s * 1e9));
-        src.uplink_free = depart;
-    }
-    const time_point arrive = depart + latency_.one_way(src.place, nodes_[*dst].place, rng_);
-    std::uint32_t slot = 0;
-    if (!free_flights_.empty()) {
-        slot = free_flights_.back();
-        free_flights_.pop_back();
-    } else {
-        slot = static_cast<std::uint32_t>(flights_.size());
-        flights_.emplace_back();
-    }
-    flights_[slot] = flight{from, std::move(bytes)};
-    queue_.push(arrive, event_kind::deliver, *dst, slot);
-}
-
-void dht_simulation::reschedule(std::uint32_t i, time_point now, std::optional<time_point> next) {
-    if (!next) {
-        return;
-    }
-    sim_node& node = nodes_[i];
-    // Work due now runs a millisecond later, so that a core that keeps a deadline due cannot spin.
-    const time_point at = *next > now ? *next : now + milliseconds(1);
-    if (node.timer_at <= at) {
-        return;  // an earlier wake-up is pending; it will ask again
-    }
-    node.timer_at = at;
-    queue_.push(at, event_kind::timer, i, node.incarnation);
 }
 
 void dht_simulation::note_done(std::uint32_t i, const dht::lookup_done& done) {
     const auto it = record_of_.find((static_cast<std::uint64_t>(i) << 32) | done.id);
     if (it == record_of_.end()) {
         if (done.kind == dht::lookup_kind::bootstrap || done.kind == dht::lookup_kind::refresh) {
-            ++counters_.maintenance_lookups;
+            ++maintenance_lookups_;
         }
         return;
     }
@@ -719,7 +624,7 @@ table_health dht_simulation::tables() const {
     table_health h;
     std::vector<std::uint32_t> up;
     for (std::uint32_t i : honest_) {
-        if (nodes_[i].up && nodes_[i].dht) {
+        if (net_.up(i)) {
             up.push_back(i);
         }
     }
@@ -732,8 +637,7 @@ table_health dht_simulation::tables() const {
     std::uint64_t replacements = 0;
     std::uint64_t table_bytes = 0;
     for (std::size_t x = 0; x < up.size(); x += stride) {
-        const sim_node& node = nodes_[up[x]];
-        const auto& table = node.dht->table();
+        const auto& table = dht_of(up[x]).table();
         ++h.sampled;
         buckets += table.bucket_count();
         replacements += table.replacement_count();
@@ -744,7 +648,7 @@ table_health dht_simulation::tables() const {
             }
             ++entries;
             if (auto j = index_of(info.contact.ep)) {
-                live_up += nodes_[*j].up ? 1 : 0;
+                live_up += net_.up(*j) ? 1 : 0;
                 adversarial += nodes_[*j].honest ? 0 : 1;
             }
         });

@@ -1,13 +1,14 @@
 #pragma once
-// Runs a scenario: N unchanged dht_node cores (and the scenario's adversaries) over a simulated
-// network in virtual time, one event queue, deterministic for a seed.
+// Runs a scenario: N unchanged dht_node cores (and the scenario's adversaries) over the simulated
+// network (network.hpp) in virtual time, one event queue, deterministic for a seed.
 //
-// The driver is to the cores what the runtime is to one host: it hands each one its datagrams
-// and timer wake-ups with `now`, drains poll_transmit / poll_event after every input, and asks
-// next_timer() when to wake it again. Between cores sits the network model: per-pair latency
-// (latency_model), independent loss, a per-node upload cap that queues datagrams, and NATs that
-// drop unsolicited datagrams. Churn takes nodes away without a word (their routing table saved,
-// as the runtime's --state does) and brings them back with the same id and that table.
+// Every node is a host of the network with one service: an honest node's is a dht_node, an
+// adversary's an adversary_service. The network carries their datagrams (per-pair latency from
+// the latency model, independent loss, a per-node upload cap that queues datagrams, NATs that
+// drop unsolicited datagrams) and wakes them; the simulation only decides who is up, starts the
+// workload's lookups (network::call) and reads their lookup_done events (the ready handler).
+// Churn takes hosts down without a word (their routing table saved, as the runtime's --state
+// does) and brings them back with the same id and that table.
 //
 // Phases: the constructor builds the population (ids, addresses, places, adversaries) and, for a
 // warm start, fills every table with contacts a stabilised network would hold; run() then drives
@@ -24,8 +25,8 @@
 #include "hyphae/proto/dht/dht_node.hpp"
 #include "hyphae/sim/adversary.hpp"
 #include "hyphae/sim/churn_model.hpp"
-#include "hyphae/sim/event_queue.hpp"
 #include "hyphae/sim/latency_model.hpp"
+#include "hyphae/sim/network.hpp"
 #include "hyphae/sim/scenario.hpp"
 
 namespace hyphae::sim {
@@ -46,6 +47,7 @@ struct lookup_record {
     bool done = false;
 };
 
+// The network's counters (network_counters) and the scenario's own.
 struct sim_counters {
     std::uint64_t events = 0;
     std::uint64_t datagrams = 0;
@@ -99,31 +101,32 @@ public:
     const scenario& config() const { return scenario_; }
     std::uint64_t seed() const { return seed_; }
     const std::vector<lookup_record>& lookups() const { return records_; }
-    const sim_counters& counters() const { return counters_; }
+    // The network's counters with the scenario's own; bytes_* summed over the hosts.
+    sim_counters counters() const;
     std::uint32_t honest_nodes() const { return static_cast<std::uint32_t>(honest_.size()); }
     std::uint32_t adversary_nodes() const { return adversary_count_; }
     std::uint32_t nat_nodes() const { return nat_count_; }
     time_point end_time() const { return end_; }
     table_health tables() const;
 
+    // The network the nodes live on: host i is node i.
+    const network& net() const { return net_; }
+
 private:
     struct sim_node;
 
     void build_population();
-    void warm_fill(std::uint32_t i);
+    void warm_fill(std::uint32_t i, dht::dht_node& self);
     void start_node(std::uint32_t i, time_point now, bool cold);
     void stop_node(std::uint32_t i, time_point now);
     dht::dht_config config_for(std::uint32_t i) const;
+    dht::dht_node& dht_of(std::uint32_t i) const;
 
-    void on_event(const event& e);
-    void deliver(const event& e);
-    void fire_timer(const event& e);
+    void on_user(const event& e);
+    void on_ready(std::uint32_t i, service_id id);
     void churn(const event& e);
     void start_lookup(const event& e);
 
-    void flush(std::uint32_t i, time_point now);
-    void send(std::uint32_t from, time_point now, const endpoint& to, byte_buffer bytes);
-    void reschedule(std::uint32_t i, time_point now, std::optional<time_point> next);
     void note_done(std::uint32_t i, const dht::lookup_done& done);
     // Indexes into by_id_ of the ids sharing the first `bits` bits with `id`: [first, last).
     std::pair<std::size_t, std::size_t> id_range(const dht::node_id& id, std::size_t bits) const;
@@ -131,42 +134,40 @@ private:
     std::vector<std::uint32_t> true_closest(const dht::node_id& target, std::size_t k) const;
     bool reachable_honest(std::uint32_t i) const;
 
-    endpoint endpoint_of(std::uint32_t i) const;
-    std::optional<std::uint32_t> index_of(const endpoint& ep) const;
+    endpoint endpoint_of(std::uint32_t i) const { return net_.address_of(i); }
+    std::optional<std::uint32_t> index_of(const endpoint& ep) const { return net_.host_at(ep); }
 
     scenario scenario_;
     std::uint64_t seed_;
     progress_callback progress_;
-    rng rng_;  // the network's: loss, jitter, choices
     rng build_rng_;
     latency_model latency_;
+    adversary_directory directory_;  // before net_: its adversaries read it to the end
+    // Its generator (random()) draws loss and jitter and the scenario's choices. Mutable: tables()
+    // reads the nodes through at().
+    mutable network net_;
     std::optional<lifetime_distribution> session_;
     std::optional<lifetime_distribution> downtime_;
-    event_queue queue_;
     std::vector<sim_node> nodes_;
     std::vector<std::pair<dht::node_id, std::uint32_t>> by_id_;  // every node, sorted by id
-    std::unordered_map<std::uint32_t, std::uint32_t> by_address_;
     std::vector<std::uint32_t> honest_;
     std::vector<std::uint32_t> joiners_;
-    std::vector<bool> present_;  // while building: who warm tables may hold
+    std::vector<bool> present_;       // while building: who warm tables may hold
+    std::vector<node_place> places_;  // while building: the hosts' places
     std::vector<endpoint> bootstrap_;
     std::uint32_t adversary_count_ = 0;
     std::uint32_t nat_count_ = 0;
-    adversary_directory directory_;
     dht::dht_config base_config_;
     dht::node_id attack_target_;
-    struct flight {
-        std::uint32_t from = 0;
-        byte_buffer bytes;
-    };
-    std::vector<flight> flights_;
-    std::vector<std::uint32_t> free_flights_;
     std::vector<lookup_record> records_;
     std::unordered_map<std::uint64_t, std::uint32_t> record_of_;  // (node << 32 | lookup id) -> record
-    sim_counters counters_;
+    std::uint64_t leaves_ = 0;
+    std::uint64_t returns_ = 0;
+    std::uint64_t joins_ = 0;
+    std::uint64_t maintenance_lookups_ = 0;
+    double honest_up_seconds_ = 0;
     time_point end_{};
     std::uint32_t lookups_done_ = 0;
-    std::vector<dht::dht_transmit> adversary_out_;
 };
 
 }  // namespace hyphae::sim

@@ -3,15 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <functional>
-#include <map>
 #include <memory>
-#include <queue>
 #include <set>
 
 #include <gtest/gtest.h>
 
 #include "hyphae/proto/dht/dht_node.hpp"
+#include "hyphae/sim/adversary_service.hpp"
+#include "hyphae/sim/network.hpp"
 
 namespace hyphae::sim {
 namespace {
@@ -91,151 +90,65 @@ krpc_message decode_one(const std::vector<dht_transmit>& out) {
     return decoded.value_or(krpc_message{});
 }
 
-// Honest dht_node cores and adversary_nodes on one virtual network: fixed latency plus jitter, no
-// loss, a seeded generator, events in time order (the pattern of dht_test_network.hpp).
-class mixed_network {
+// Honest dht_node cores and adversaries (adversary_service) as hosts of one simulated network
+// (network.hpp): 20 ms of latency plus up to 10 ms of jitter, no loss, a seeded generator. Each
+// host has one service; the honest nodes' events are drained and dropped.
+class mixed_network : public network {
 public:
-    explicit mixed_network(std::uint64_t seed) : random_(seed), seed_(seed) {}
+    static constexpr service_id the_service = 1;  // the first service of a fresh host
 
-    adversary_directory directory;
+    explicit mixed_network(std::uint64_t seed) : network(params(seed)), seed_(seed) {
+        set_ready_handler([this](host_index i, time_point, service_id id) {
+            while (at(i).get<dht_node>(id).poll_event()) {
+            }
+        });
+    }
+
+    adversary_directory directory;  // the adversaries read it when they act: fill it before running
 
     std::size_t add_honest(dht_config config = {}) {
-        const std::size_t i = members_.size();
-        member m;
-        m.ep = v4_endpoint(static_cast<std::uint32_t>(i));
-        m.honest = std::make_unique<dht_node>(config, seed_ * 1000003 + i, now_);
-        members_.push_back(std::move(m));
-        by_endpoint_[members_.back().ep] = i;
+        const host_index i = add_host(v4_endpoint(static_cast<std::uint32_t>(size())));
+        at(i).add(now(), std::make_unique<dht_node>(config, seed_ * 1000003 + i, now()));
+        pump(i);
         return i;
     }
 
     std::size_t add_adversary(adversary_kind kind, const node_id& id, adversary_config config = {}) {
-        const std::size_t i = members_.size();
-        member m;
-        m.ep = v4_endpoint(static_cast<std::uint32_t>(i));
-        m.adversary =
-            std::make_unique<adversary_node>(kind, node_contact{id, m.ep}, seed_ * 1000003 + i, config);
-        m.wake = now_;  // the first on_timer call schedules what follows
-        members_.push_back(std::move(m));
-        by_endpoint_[members_.back().ep] = i;
+        const host_index i = add_host(v4_endpoint(static_cast<std::uint32_t>(size())));
+        // Woken at once: the first on_timer call schedules what follows.
+        at(i).add(now(), std::make_unique<adversary_service>(kind, node_contact{id, address_of(i)},
+                                                             seed_ * 1000003 + i, directory, now(), config));
+        pump(i);
         return i;
     }
 
-    dht_node& honest(std::size_t i) { return *members_[i].honest; }
-    adversary_node& adversary(std::size_t i) { return *members_[i].adversary; }
-    const endpoint& address(std::size_t i) const { return members_[i].ep; }
-    node_contact contact(std::size_t i) const {
-        const member& m = members_[i];
-        return node_contact{m.honest ? m.honest->id() : m.adversary->self().id, m.ep};
+    bool is_honest(std::size_t i) { return at(index(i)).get(the_service).name() == "dht"; }
+    dht_node& honest(std::size_t i) { return at(index(i)).get<dht_node>(the_service); }
+    adversary_node& adversary(std::size_t i) {
+        return at(index(i)).get<adversary_service>(the_service).node();
     }
-    time_point now() const { return now_; }
+    const endpoint& address(std::size_t i) const { return address_of(index(i)); }
+    node_contact contact(std::size_t i) {
+        return node_contact{is_honest(i) ? honest(i).id() : adversary(i).self().id, address(i)};
+    }
 
     template <class F>
     void command(std::size_t i, F&& f) {
-        f(*members_[i].honest, now_);
-        flush(i);
+        call<dht_node>(index(i), the_service, [&](dht_node& node) { f(node, now()); });
     }
-
-    bool drive_until(const std::function<bool()>& done, duration limit) {
-        const time_point deadline = now_ + limit;
-        while (!done()) {
-            time_point next = deadline;
-            if (!deliveries_.empty()) {
-                next = std::min(next, deliveries_.top().at);
-            }
-            std::size_t timer_member = members_.size();
-            for (std::size_t i = 0; i < members_.size(); ++i) {
-                const member& m = members_[i];
-                const auto t = m.honest ? m.honest->next_timer() : m.wake;
-                if (t && *t < next) {
-                    next = std::max(*t, now_);
-                    timer_member = i;
-                }
-            }
-            if (next >= deadline) {
-                now_ = deadline;
-                return done();
-            }
-            now_ = next;
-            if (timer_member < members_.size()) {
-                member& m = members_[timer_member];
-                if (m.honest) {
-                    m.honest->on_timer(now_);
-                } else {
-                    m.wake = m.adversary->on_timer(now_, directory, scratch_);
-                }
-                flush(timer_member);
-                continue;
-            }
-            delivery d = deliveries_.top();
-            deliveries_.pop();
-            member& m = members_[d.to];
-            if (m.honest) {
-                m.honest->on_datagram(now_, members_[d.from].ep, as_bytes(d.bytes));
-            } else {
-                m.adversary->on_datagram(now_, members_[d.from].ep, as_bytes(d.bytes), directory, scratch_);
-            }
-            flush(d.to);
-        }
-        return true;
-    }
-
-    void run_for(duration span) {
-        drive_until([] { return false; }, span);
-    }
-
-    std::uint64_t delivered() const { return order_; }
 
 private:
-    struct member {
-        endpoint ep;
-        std::unique_ptr<dht_node> honest;
-        std::unique_ptr<adversary_node> adversary;
-        std::optional<time_point> wake;
-    };
-    struct delivery {
-        time_point at;
-        std::uint64_t order;
-        std::size_t from;
-        std::size_t to;
-        byte_buffer bytes;
-        bool operator>(const delivery& other) const {
-            return at != other.at ? at > other.at : order > other.order;
-        }
-    };
-
-    void schedule(std::size_t from, dht_transmit tx) {
-        auto it = by_endpoint_.find(tx.to);
-        if (it == by_endpoint_.end()) {
-            return;
-        }
-        const auto jitter = duration(static_cast<duration::rep>(random_.uniform(10'000'000)));
-        deliveries_.push(
-            delivery{now_ + milliseconds(20) + jitter, order_++, from, it->second, std::move(tx.bytes)});
+    static host_index index(std::size_t i) { return static_cast<host_index>(i); }
+    static network_params params(std::uint64_t seed) {
+        network_params p;
+        p.seed = seed;
+        p.latency = milliseconds(20);
+        p.jitter = milliseconds(10);
+        p.start = time_point(std::chrono::hours(1));
+        return p;
     }
 
-    void flush(std::size_t i) {
-        if (members_[i].honest) {
-            while (auto tx = members_[i].honest->poll_datagram()) {
-                schedule(i, std::move(*tx));
-            }
-            while (members_[i].honest->poll_event()) {
-            }
-        }
-        for (auto& tx : scratch_) {
-            schedule(i, std::move(tx));
-        }
-        scratch_.clear();
-    }
-
-    rng random_;
     std::uint64_t seed_;
-    time_point now_{std::chrono::hours(1)};
-    std::vector<member> members_;
-    std::map<endpoint, std::size_t> by_endpoint_;
-    std::priority_queue<delivery, std::vector<delivery>, std::greater<>> deliveries_;
-    std::vector<dht_transmit> scratch_;
-    std::uint64_t order_ = 0;
 };
 
 // n honest nodes bootstrapped off the first one.

@@ -3,7 +3,7 @@
 
 #include <cstdio>
 
-#include "dht_test_network.hpp"
+#include "../../sim/dht_hosts.hpp"
 #include <gtest/gtest.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -42,11 +42,12 @@ TEST(dht_memory, a_joined_idle_node_stays_under_16_kib) {
     std::size_t per_node = 0;
     std::size_t table_bytes = 0;
     {
-        auto net = test::make_network(n);
+        test::dht_hosts net;
+        test::make_network(net, n);
         net.run_for(std::chrono::minutes(10));  // idle: maintenance only
         net.events().clear();
         net.events().shrink_to_fit();
-        per_node = (heap_bytes() - before) / n;  // the harness's own share included
+        per_node = (heap_bytes() - before) / n;  // the hosts' and the network's share included
         for (std::size_t i = 0; i < n; ++i) {
             table_bytes += net.node(i).table().memory_bytes();
         }
