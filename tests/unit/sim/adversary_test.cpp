@@ -173,7 +173,7 @@ std::vector<dht::node_info> table_entries(mixed_network& net, std::size_t i) {
 
 // ---- names, ids, directory ----
 
-TEST(AdversaryKind, NamesRoundTrip) {
+TEST(adversary_kind, names_round_trip) {
     for (auto kind : {adversary_kind::none, adversary_kind::drop, adversary_kind::wrong_routing,
                       adversary_kind::collude, adversary_kind::fake_updates, adversary_kind::bad_bootstrap}) {
         EXPECT_EQ(parse_adversary_kind(to_string(kind)), kind);
@@ -183,7 +183,7 @@ TEST(AdversaryKind, NamesRoundTrip) {
     EXPECT_FALSE(parse_adversary_kind(""));
 }
 
-TEST(AdversarySybil, IdsShareThePrefixAndNoMore) {
+TEST(adversary_sybil, ids_share_the_prefix_and_no_more) {
     rng random(7);
     const node_id target = random_node_id(random);
     for (int shared : {0, 1, 7, 8, 9, 20, 100, 159, 160}) {
@@ -203,7 +203,7 @@ TEST(AdversarySybil, IdsShareThePrefixAndNoMore) {
     EXPECT_GE(common_prefix_bits(sybil_id(target, -3, random), target), 0);
 }
 
-TEST(AdversaryDirectory, ClosestColludersMatchBruteForce) {
+TEST(adversary_directory, closest_colluders_match_brute_force) {
     rng random(11);
     adversary_directory directory;
     std::vector<node_contact> all;
@@ -243,7 +243,7 @@ TEST(AdversaryDirectory, ClosestColludersMatchBruteForce) {
     EXPECT_FALSE(directory.is_colluder(random_node_id(random)));
 }
 
-TEST(AdversaryDirectory, ClosestColludersKeepToOneFamily) {
+TEST(adversary_directory, closest_colluders_keep_to_one_family) {
     rng random(12);
     adversary_directory directory;
     std::vector<node_contact> v4;
@@ -269,7 +269,7 @@ TEST(AdversaryDirectory, ClosestColludersKeepToOneFamily) {
     EXPECT_TRUE(adversary_directory{}.closest_colluders(v4[0].id, 8).empty());
 }
 
-TEST(AdversaryDirectory, FarHonestAreFarDistinctAndHonest) {
+TEST(adversary_directory, far_honest_are_far_distinct_and_honest) {
     rng random(13);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 1000; ++i) {
@@ -299,11 +299,11 @@ TEST(AdversaryDirectory, FarHonestAreFarDistinctAndHonest) {
 // ---- one adversary, datagram by datagram ----
 
 // The driver may hold 3 * 10^4 of them: no contacts of their own, a few words of state.
-TEST(AdversaryNode, IsSmall) {
+TEST(adversary_node, is_small) {
     EXPECT_LE(sizeof(adversary_node), 160u);
 }
 
-TEST(AdversaryNode, DropNeverAnswers) {
+TEST(adversary_node, drop_never_answers) {
     rng random(21);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 50; ++i) {
@@ -337,7 +337,7 @@ TEST(AdversaryNode, DropNeverAnswers) {
     EXPECT_GE(net.honest(a).stats().timeouts, 1u);
 }
 
-TEST(AdversaryNode, WrongRoutingAnswersWithFarHonestNodesAndIsBelieved) {
+TEST(adversary_node, wrong_routing_answers_with_far_honest_nodes_and_is_believed) {
     rng random(22);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 1000; ++i) {
@@ -401,7 +401,7 @@ TEST(AdversaryNode, WrongRoutingAnswersWithFarHonestNodesAndIsBelieved) {
     EXPECT_EQ(peers.response.nodes.size(), 8u);
 }
 
-TEST(AdversaryNode, ColludeAnswersWithTheExactClosestColluders) {
+TEST(adversary_node, collude_answers_with_the_exact_closest_colluders) {
     rng random(23);
     adversary_directory directory;
     std::vector<node_contact> v4;
@@ -470,7 +470,7 @@ TEST(AdversaryNode, ColludeAnswersWithTheExactClosestColluders) {
     EXPECT_EQ(six.response.nodes6.size(), 8u);
 }
 
-TEST(AdversaryNode, MalformedDatagramsAreIgnored) {
+TEST(adversary_node, malformed_datagrams_are_ignored) {
     rng random(24);
     adversary_directory directory;
     directory.add_colluder({random_node_id(random), v4_endpoint(5)});
@@ -511,7 +511,7 @@ TEST(AdversaryNode, MalformedDatagramsAreIgnored) {
     EXPECT_EQ(colluder.stats().answers_out, 0u);
 }
 
-TEST(AdversaryNode, FakeUpdatesPushAtABoundedRate) {
+TEST(adversary_node, fake_updates_push_at_a_bounded_rate) {
     rng random(25);
     adversary_directory directory;
     std::set<endpoint> honest_endpoints;
@@ -562,7 +562,7 @@ TEST(AdversaryNode, FakeUpdatesPushAtABoundedRate) {
     EXPECT_TRUE(none.empty());
 }
 
-TEST(AdversaryNode, SameSeedSameOutput) {
+TEST(adversary_node, same_seed_same_output) {
     rng random(26);
     adversary_directory directory;
     for (std::uint32_t i = 0; i < 300; ++i) {
@@ -602,7 +602,7 @@ TEST(AdversaryNode, SameSeedSameOutput) {
 
 // ---- attacks on real honest cores ----
 
-TEST(AdversaryAttack, BadBootstrapLeadsANewcomerIntoAPartitionOfColluders) {
+TEST(adversary_attack, bad_bootstrap_leads_a_newcomer_into_a_partition_of_colluders) {
     rng random(31);
     mixed_network net(31);
     const auto honest = add_honest_network(net, 16);
@@ -689,7 +689,7 @@ std::pair<std::size_t, std::size_t> run_fake_updates(std::uint64_t seed) {
     return {victims, entries};
 }
 
-TEST(AdversaryAttack, FakeUpdatesGetColludersIntoHonestTables) {
+TEST(adversary_attack, fake_updates_get_colluders_into_honest_tables) {
     const auto [victims, entries] = run_fake_updates(41);
     std::printf("fake_updates: %zu of 20 honest tables hold colluders, %zu entries\n", victims, entries);
     EXPECT_GE(victims, 15u);

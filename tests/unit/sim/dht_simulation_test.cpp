@@ -48,7 +48,7 @@ outcome measure(const dht_simulation& sim) {
     return o;
 }
 
-TEST(DhtSimulation, SameSeedSameSummaryOtherSeedAnother) {
+TEST(dht_simulation, same_seed_same_summary_other_seed_another) {
     scenario s = small(300, 60);
     s.network.loss = 0.02;
     s.network.nat_fraction = 0.1;
@@ -65,7 +65,7 @@ TEST(DhtSimulation, SameSeedSameSummaryOtherSeedAnother) {
     EXPECT_NE(a, summary(8));
 }
 
-TEST(DhtSimulation, HealthyNetworkFindsTheClosestNodes) {
+TEST(dht_simulation, healthy_network_finds_the_closest_nodes) {
     dht_simulation sim(small(1000, 200), 3);
     sim.run();
     const outcome o = measure(sim);
@@ -86,7 +86,7 @@ TEST(DhtSimulation, HealthyNetworkFindsTheClosestNodes) {
     EXPECT_EQ(sim.counters().unknown_address, 0u);
 }
 
-TEST(DhtSimulation, LossDropsTheConfiguredShare) {
+TEST(dht_simulation, loss_drops_the_configured_share) {
     scenario s = small(500, 400);
     s.network.loss = 0.1;
     dht_simulation sim(s, 5);
@@ -100,7 +100,7 @@ TEST(DhtSimulation, LossDropsTheConfiguredShare) {
     EXPECT_GE(measure(sim).success, 0.72);
 }
 
-TEST(DhtSimulation, NatNodesCannotBeReachedUnsolicited) {
+TEST(dht_simulation, nat_nodes_cannot_be_reached_unsolicited) {
     scenario s = small(600, 300);
     s.network.nat_fraction = 0.3;
     s.workload.warmup = seconds(60);
@@ -112,7 +112,7 @@ TEST(DhtSimulation, NatNodesCannotBeReachedUnsolicited) {
     EXPECT_GE(measure(sim).success, 0.95);  // truth counts reachable nodes only
 }
 
-TEST(DhtSimulation, ChurnTakesNodesAwayAndBringsThemBackWithTheirTables) {
+TEST(dht_simulation, churn_takes_nodes_away_and_brings_them_back_with_their_tables) {
     scenario s = small(500, 200);
     s.churn.enabled = true;
     s.churn.session = {lifetime_shape::exponential, std::chrono::minutes(2), 0};
@@ -131,7 +131,7 @@ TEST(DhtSimulation, ChurnTakesNodesAwayAndBringsThemBackWithTheirTables) {
     EXPECT_GE(measure(sim).success, 0.8);
 }
 
-TEST(DhtSimulation, ColdBootstrapBuildsTheNetwork) {
+TEST(dht_simulation, cold_bootstrap_builds_the_network) {
     scenario s = small(300, 100);
     s.network.start = start_mode::bootstrap;
     s.network.join_window = seconds(30);
@@ -144,7 +144,7 @@ TEST(DhtSimulation, ColdBootstrapBuildsTheNetwork) {
     EXPECT_GE(measure(sim).success, 0.95);
 }
 
-TEST(DhtSimulation, UploadCapQueuesDatagrams) {
+TEST(dht_simulation, upload_cap_queues_datagrams) {
     scenario fast = small(300, 100);
     scenario slow = fast;
     slow.network.upload_kbps = 8;  // 1 KB/s: a 300-byte answer waits its turn
@@ -181,7 +181,7 @@ double success_of(const scenario& s) {
     return measure(sim).success;
 }
 
-TEST(DhtSimulationAttack, DroppersCostTimeoutsNotSuccess) {
+TEST(dht_simulation_attack, droppers_cost_timeouts_not_success) {
     dht_simulation clean(attacked(adversary_kind::none, 0), 1);
     clean.run();
     dht_simulation dropped(attacked(adversary_kind::drop, 0.3), 1);
@@ -194,14 +194,14 @@ TEST(DhtSimulationAttack, DroppersCostTimeoutsNotSuccess) {
     EXPECT_GE(b.success, 0.95);  // the soft timeout moves lookups on
 }
 
-TEST(DhtSimulationAttack, WrongRoutingIsRoutedAround) {
+TEST(dht_simulation_attack, wrong_routing_is_routed_around) {
     dht_simulation sim(attacked(adversary_kind::wrong_routing, 0.3), 1);
     sim.run();
     EXPECT_GE(measure(sim).success, 0.95);
     EXPECT_EQ(sim.counters().unknown_address, 0u);  // the far nodes named are real
 }
 
-TEST(DhtSimulationAttack, DisjointPathsBeatColluders) {
+TEST(dht_simulation_attack, disjoint_paths_beat_colluders) {
     scenario s = attacked(adversary_kind::collude, 0.3);
     const double one_path = success_of(s);  // ~0.92
     s.defences.disjoint_paths = 4;
@@ -211,7 +211,7 @@ TEST(DhtSimulationAttack, DisjointPathsBeatColluders) {
     EXPECT_GT(four_paths, one_path);
 }
 
-TEST(DhtSimulationAttack, Bep42ChecksKeepSybilsAwayFromATarget) {
+TEST(dht_simulation_attack, bep42_checks_keep_sybils_away_from_a_target) {
     scenario s = attacked(adversary_kind::collude, 0.2);
     s.adversaries.sybil_shared_bits = 24;
     s.adversaries.target = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
@@ -221,7 +221,7 @@ TEST(DhtSimulationAttack, Bep42ChecksKeepSybilsAwayFromATarget) {
     EXPECT_GE(success_of(s), 0.9);
 }
 
-TEST(DhtSimulationAttack, MoreBootstrapNodesLeadOutOfAPartition) {
+TEST(dht_simulation_attack, more_bootstrap_nodes_lead_out_of_a_partition) {
     scenario s = attacked(adversary_kind::bad_bootstrap, 0.2);
     s.network.joiners = 100;
     s.network.join_window = seconds(20);
@@ -234,7 +234,7 @@ TEST(DhtSimulationAttack, MoreBootstrapNodesLeadOutOfAPartition) {
     EXPECT_GT(escaped, trapped + 0.3);
 }
 
-TEST(DhtSimulationAttack, PushedContactsStayOutOfSettledTables) {
+TEST(dht_simulation_attack, pushed_contacts_stay_out_of_settled_tables) {
     // Pushers arrive after the network settled and query honest nodes to get in. Only a contact
     // that answered our query may take a slot (BEP 5, anti-hijack), so even with churn opening
     // slots and long-lived contacts not preferred they hold a small share of the tables.
