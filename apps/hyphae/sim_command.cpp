@@ -105,6 +105,23 @@ private:
     wall_clock::time_point last_draw_{};
 };
 
+// run.json's wall-clock figures, common to every kind of scenario.
+nlohmann::ordered_json run_figures(const sim_options& o, double build_s, double run_s, std::uint64_t events,
+                                   std::uint64_t peak) {
+    nlohmann::ordered_json run;
+    run["hyphae_version"] = HYPHAE_VERSION;
+    run["scenario_file"] = o.scenario_file;
+    run["seed"] = o.seed;
+    run["overrides"] = o.overrides;
+    run["wall_seconds"] = build_s + run_s;
+    run["build_seconds"] = build_s;
+    run["run_seconds"] = run_s;
+    run["events"] = events;
+    run["events_per_second"] = run_s > 0 ? static_cast<double>(events) / run_s : 0.0;
+    run["peak_rss_bytes"] = peak;
+    return run;
+}
+
 // A swarm scenario: summary.json, run.json and leechers.csv.
 int run_swarm(const sim_options& o, const sim::scenario& scenario) {
     const bool terminal = isatty(fileno(stderr)) != 0;
@@ -149,17 +166,7 @@ int run_swarm(const sim_options& o, const sim::scenario& scenario) {
     const std::uint64_t peak = peak_rss_bytes();
     const auto events = simulation.counters().events;
     const std::uint32_t hosts = scenario.swarm.seeders + scenario.swarm.leechers;
-    nlohmann::ordered_json run;
-    run["hyphae_version"] = HYPHAE_VERSION;
-    run["scenario_file"] = o.scenario_file;
-    run["seed"] = o.seed;
-    run["overrides"] = o.overrides;
-    run["wall_seconds"] = build_s + run_s;
-    run["build_seconds"] = build_s;
-    run["run_seconds"] = run_s;
-    run["events"] = events;
-    run["events_per_second"] = run_s > 0 ? static_cast<double>(events) / run_s : 0.0;
-    run["peak_rss_bytes"] = peak;
+    nlohmann::ordered_json run = run_figures(o, build_s, run_s, events, peak);
     run["peak_rss_bytes_per_host"] = static_cast<double>(peak - std::min(peak, rss_before)) / hosts;
     if (auto r = write_file(dir / "run.json", run.dump(2) + "\n"); !r) {
         return report(r.error());
@@ -228,17 +235,7 @@ int run_sim(const sim_options& o) {
     const double run_s = std::chrono::duration<double>(t_ran - t_built).count();
     const std::uint64_t peak = peak_rss_bytes();
     const auto events = simulation.counters().events;
-    nlohmann::ordered_json run;
-    run["hyphae_version"] = HYPHAE_VERSION;
-    run["scenario_file"] = o.scenario_file;
-    run["seed"] = o.seed;
-    run["overrides"] = o.overrides;
-    run["wall_seconds"] = build_s + run_s;
-    run["build_seconds"] = build_s;
-    run["run_seconds"] = run_s;
-    run["events"] = events;
-    run["events_per_second"] = run_s > 0 ? static_cast<double>(events) / run_s : 0.0;
-    run["peak_rss_bytes"] = peak;
+    nlohmann::ordered_json run = run_figures(o, build_s, run_s, events, peak);
     run["peak_rss_bytes_per_node"] =
         static_cast<double>(peak - std::min(peak, rss_before)) / parsed->network.nodes;
     run["simulated_seconds"] =

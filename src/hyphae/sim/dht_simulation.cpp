@@ -18,13 +18,6 @@ constexpr std::uint8_t tag_churn = 0;
 constexpr std::uint8_t tag_lookup = 1;
 constexpr service_id node_service = 1;  // every host's one service: the first added to a fresh host
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-    std::uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 // The lowest and highest ids that share the first `bits` bits with `id`.
 std::pair<dht::node_id, dht::node_id> prefix_range(const dht::node_id& id, std::size_t bits) {
     dht::node_id lo = id;

@@ -12,13 +12,6 @@ constexpr std::uint8_t tag_join = 0;
 constexpr std::uint8_t tag_announce = 1;
 constexpr std::uint16_t listen_port = 6881;
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-    std::uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 float bytes_per_second(double kbps) {
     return static_cast<float>(kbps * 1000 / 8);
 }
