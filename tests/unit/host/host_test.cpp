@@ -333,5 +333,30 @@ TEST_F(host_fixture, a_full_output_queue_drops_datagrams_and_closes_connections)
     EXPECT_TRUE(std::holds_alternative<io::close>(out[1]));
 }
 
+// A simulator holds 10^6 hosts with one DHT node each: what a host needs only for connections,
+// disk jobs and look-ups is allocated on first use, and a burst's output queue is given back.
+TEST(host_memory, an_idle_host_is_small) {
+    EXPECT_LE(sizeof(host), 256u);
+}
+
+TEST_F(host_fixture, a_burst_of_output_leaves_in_order_and_the_next_one_too) {
+    add_two();
+    for (int burst = 0; burst < 2; ++burst) {
+        h.call<fake_service>(t0, ia, [&](fake_service& s) {
+            for (std::uint8_t i = 0; i < 20; ++i) {
+                s.out.push_back(io::datagram{peer, byte_buffer{i}});
+            }
+        });
+        auto out = drain();
+        ASSERT_EQ(out.size(), 20u);
+        for (std::uint8_t i = 0; i < 20; ++i) {
+            EXPECT_EQ(std::get<io::datagram>(out[i]).bytes, byte_buffer{i});
+        }
+        EXPECT_TRUE(h.idle());
+    }
+    EXPECT_EQ(h.connection_count(), 0u);
+    EXPECT_EQ(h.counters().transmits_dropped, 0u);
+}
+
 }  // namespace
 }  // namespace hyphae

@@ -86,6 +86,27 @@ TEST(dht_simulation, healthy_network_finds_the_closest_nodes) {
     EXPECT_EQ(sim.counters().unknown_address, 0u);
 }
 
+TEST(dht_simulation, every_node_is_a_host_of_the_network_and_its_counters_are_the_networks) {
+    scenario s = small(300, 30);
+    s.adversaries.kind = adversary_kind::collude;
+    s.adversaries.fraction = 0.1;
+    dht_simulation sim(s, 5);
+    sim.run();
+    const network& net = sim.net();
+    EXPECT_EQ(net.size(), 300u);
+    const sim_counters c = sim.counters();
+    EXPECT_EQ(c.events, net.counters().events);
+    EXPECT_EQ(c.datagrams, net.counters().datagrams);
+    EXPECT_EQ(c.delivered, net.counters().delivered);
+    std::uint64_t bytes = 0;
+    for (host_index i = 0; i < net.size(); ++i) {
+        bytes += net.traffic(i).datagram_bytes_up;
+    }
+    EXPECT_EQ(c.bytes_honest + c.bytes_adversary, bytes);
+    EXPECT_GT(c.bytes_adversary, 0u);  // the adversaries' services answered through their hosts
+    EXPECT_EQ(measure(sim).done, 30u);
+}
+
 TEST(dht_simulation, loss_drops_the_configured_share) {
     scenario s = small(500, 400);
     s.network.loss = 0.1;
