@@ -184,6 +184,7 @@ private:
         int failures = 0;
         time_point retry_at{};
         bool connected = false;
+        bool seed = false;  // it had every piece when we were last connected
     };
     struct pending_read {
         connection_id conn;
@@ -266,6 +267,7 @@ private:
 
     std::unordered_map<connection_id, std::unique_ptr<peer>> peers_;
     std::map<endpoint, candidate> candidates_;
+    time_point dial_scan_at_ = time_point::min();  // no candidate can be dialled before (connect_more)
     std::map<endpoint, time_point> banned_;
     connection_id next_conn_ = 1;
 
@@ -273,8 +275,9 @@ private:
     std::unordered_map<std::uint64_t, pending_read> reads_;
     std::unordered_map<std::uint64_t, pending_write> writes_;
     std::unordered_map<std::uint64_t, pending_hash> hashes_;
-    std::size_t requests_in_flight_ = 0;               // our block requests, across peers (see disk_room())
-    std::vector<connection_id> doomed_;                // to drop at the end of this input (see push_send())
+    std::size_t requests_in_flight_ = 0;  // our block requests, across peers (see disk_room())
+    bool disk_held_requests_ = false;     // a peer asked for less than it could: the disk was full
+    std::vector<connection_id> doomed_;   // to drop at the end of this input (see push_send())
     std::vector<std::uint32_t> piece_writes_pending_;  // per piece: blocks not yet on disk
     std::vector<std::uint8_t> piece_hash_waiting_;     // per piece: all blocks in, hash when written
     std::unordered_map<piece_index, std::map<connection_id, int>> contributors_;  // for bans

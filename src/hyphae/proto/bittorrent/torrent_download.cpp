@@ -1,5 +1,6 @@
 // Downloading: interest, requests (pipeline depth, the download limit), blocks, writes.
 #include <algorithm>
+#include <utility>
 
 #include "hyphae/proto/bittorrent/torrent.hpp"
 #include "hyphae/proto/bittorrent/torrent_peer.hpp"
@@ -22,6 +23,7 @@ void torrent::fill_requests(time_point now, peer& p) {
         return;
     }
     if (writes_.size() >= config_.writes_in_flight_max) {
+        disk_held_requests_ = true;
         return;  // the disk is behind: stop asking until it catches up
     }
     const double rate = p.conn.download_rate(now);
@@ -37,10 +39,15 @@ void torrent::fill_requests(time_point now, peer& p) {
     }
     std::size_t want = depth - outstanding;
     // Every block asked for is a write to come: ask only for what the disk queue has room for.
-    if (!disk_room()) {
+    const std::size_t room =
+        disk_room() ? config_.disk_jobs_queued_max - disk_jobs_.size() - requests_in_flight_ : 0;
+    if (room < want) {
+        disk_held_requests_ = true;
+        want = room;
+    }
+    if (want == 0) {
         return;
     }
-    want = std::min(want, config_.disk_jobs_queued_max - disk_jobs_.size() - requests_in_flight_);
     if (config_.download_rate_max > 0) {
         // Whole blocks only: a partial grant would spend tokens on nothing.
         std::size_t allowed = 0;
@@ -120,10 +127,12 @@ void torrent::write_done(time_point now, const pending_write& pending, const dis
         h.length = static_cast<std::uint32_t>(meta_->piece_size(piece));
         hashes_.emplace(new_job(std::move(h)), pending_hash{piece, false});
     }
-    // The disk caught up: peers may ask for more.
-    for (auto& [id, p] : peers_) {
-        fill_requests(now, *p);
-        flush(*p);
+    // The disk caught up: peers it held back may ask for more. The others ask as their blocks come.
+    if (std::exchange(disk_held_requests_, false)) {
+        for (auto& [id, p] : peers_) {
+            fill_requests(now, *p);
+            flush(*p);
+        }
     }
 }
 

@@ -20,6 +20,7 @@ void torrent::add_peers(time_point now, const std::vector<endpoint>& peers, peer
             break;
         }
         candidates_.emplace(ep, candidate{source, 0, now, false});
+        dial_scan_at_ = time_point::min();
     }
     connect_more(now);
 }
@@ -29,15 +30,26 @@ void torrent::connect_more(time_point now) {
     if (stopped_ || checking_ || (meta_ && !picker_)) {
         return;
     }
+    // A scan that found every candidate connected or backing off need not run again before the
+    // first back-off ends: with thousands of candidates it is most of a busy swarm's time.
+    if (now < dial_scan_at_ || peers_.size() >= config_.connections_max) {
+        return;
+    }
     std::size_t connecting = 0;
     for (const auto& [id, p] : peers_) {
         connecting += p->connected ? 0 : 1;
     }
+    const bool seeding = complete();
+    time_point next_retry = time_point::max();
     for (auto& [ep, c] : candidates_) {
         if (peers_.size() >= config_.connections_max || connecting >= config_.connecting_max || !can_dial()) {
             return;  // a full transmit queue: dial at a later tick
         }
-        if (c.connected || c.retry_at > now) {
+        if (c.connected || (c.seed && seeding)) {
+            continue;  // seeds have nothing to say to seeds: redialling one only churns
+        }
+        if (c.retry_at > now) {
+            next_retry = std::min(next_retry, c.retry_at);
             continue;
         }
         const connection_id id = next_conn_++;
@@ -54,6 +66,7 @@ void torrent::connect_more(time_point now) {
         ++connecting;
         transmits_.push(io::connect{id, ep});
     }
+    dial_scan_at_ = next_retry;
 }
 
 std::optional<connection_id> torrent::add_incoming(time_point now, const endpoint& remote) {
@@ -132,8 +145,10 @@ void torrent::drop(time_point now, connection_id conn, const std::string& reason
     if (auto c = candidates_.find(remote); c != candidates_.end()) {
         // Back off 5 s, 10 s, 20 s ... per failure in a row; peers the user named are never dropped.
         c->second.connected = false;
+        c->second.seed = p.conn.is_seed();
         c->second.failures = p.conn.handshake_done() ? 0 : c->second.failures + 1;
         c->second.retry_at = now + config_.retry_after_failure * (1 << std::min(c->second.failures, 6));
+        dial_scan_at_ = std::min(dial_scan_at_, c->second.retry_at);
         if (c->second.failures > config_.connect_failures_max && c->second.source != peer_source::manual) {
             candidates_.erase(c);
         }

@@ -120,9 +120,11 @@ void dht_node::send(const endpoint& to, const krpc_message& message) {
         ++stats_.dropped_transmits;
         return;
     }
-    scratch_.clear();
-    encode_krpc(scratch_, message);
-    dht_transmit out{to, byte_buffer(scratch_.begin(), scratch_.end())};
+    // One encode buffer per thread, not per node: a simulation holds a million nodes.
+    thread_local std::string scratch;
+    scratch.clear();
+    encode_krpc(scratch, message);
+    dht_transmit out{to, byte_buffer(scratch.begin(), scratch.end())};
     ++stats_.datagrams_out;
     stats_.bytes_out += out.bytes.size();
     transmits_.push_back(std::move(out));

@@ -336,7 +336,6 @@ private:
     std::vector<lookup> lookups_;
     std::vector<dht_transmit> transmits_;
     std::size_t transmit_head_ = 0;
-    std::string scratch_;                   // encode buffer, reused
     std::vector<resolve_query> resolves_;   // bootstrap names to look up
     std::vector<std::uint64_t> resolving_;  // their ids, until answered
     std::uint64_t next_resolve_ = 1;

@@ -423,6 +423,31 @@ TEST(torrent_swarm, download_and_upload_limits_hold) {
     }
 }
 
+TEST(torrent_swarm, a_finished_leecher_does_not_dial_again_the_seed_it_left) {
+    const auto c = make_content(1'000'000, 32768, 14);
+    swarm s(c);
+    s.seed(1);
+    const std::size_t leech = s.leecher(2);
+    s.connect(leech, 1);
+    ASSERT_TRUE(s.run_until([&] { return s.core(leech).complete(); }, std::chrono::seconds(30)));
+    // Seeds have nothing to say to each other; the back-off (5 s) ends many times over in a minute.
+    s.net.run_for(std::chrono::seconds(60));
+    EXPECT_EQ(s.count<torrent_events::peer_connected>(leech), 1u) << describe(s.events(leech));
+    EXPECT_EQ(s.core(leech).stats(s.net.now()).peers, 0u);
+}
+
+TEST(torrent_swarm, a_peer_unreachable_at_first_is_dialled_again_when_its_back_off_ends) {
+    const auto c = make_content(500'000, 32768, 15);
+    swarm s(c);
+    const std::size_t leech = s.leecher(2);
+    s.connect(leech, 1);  // nobody there yet: the dial times out
+    s.net.run_for(std::chrono::seconds(15));
+    EXPECT_EQ(s.count<torrent_events::peer_connected>(leech), 0u);
+    s.seed(1);
+    ASSERT_TRUE(s.run_until([&] { return s.core(leech).complete(); }, std::chrono::seconds(120)));
+    EXPECT_TRUE(s.storage(leech).complete());
+}
+
 TEST(torrent_swarm, a_seed_still_checking_keeps_its_peers_and_serves_them_when_done) {
     const auto c = make_content(2'000'000, 16384, 13);
     swarm s(c, params(7, std::chrono::milliseconds(20)));  // checking 123 pieces takes a while
