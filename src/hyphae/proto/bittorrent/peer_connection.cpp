@@ -146,11 +146,30 @@ void peer_connection::on_bytes(time_point now, byte_view bytes) {
             }
             frame = 4 + length;
         }
-        if (!top_up(frame)) {
-            partial_.swap(assembled_);
-            return;
+        // A piece message whose header came without any of its block (a sender's header and block
+        // are two buffers): the block is read where it lies in `bytes`, not copied.
+        constexpr std::size_t piece_header = 4 + 1 + 8;
+        const auto whole_block_follows = [&] {
+            return theirs_ && frame > piece_header && top_up(5) &&
+                   assembled_[4] == static_cast<std::uint8_t>(wire::message_id::piece) &&
+                   assembled_.size() <= piece_header && top_up(piece_header) &&
+                   rest.size() >= frame - piece_header;
+        };
+        if (whole_block_follows()) {
+            const auto u32 = [&](std::size_t at) {
+                return std::uint32_t{assembled_[at]} << 24 | std::uint32_t{assembled_[at + 1]} << 16 |
+                       std::uint32_t{assembled_[at + 2]} << 8 | assembled_[at + 3];
+            };
+            const byte_view block = rest.first(frame - piece_header);
+            rest = rest.subspan(block.size());
+            handle(now, wire::piece_msg{u32(5), u32(9), block});
+        } else {
+            if (!top_up(frame)) {
+                partial_.swap(assembled_);
+                return;
+            }
+            consume_frame(now, byte_view(assembled_.data(), assembled_.size()));
         }
-        consume_frame(now, byte_view(assembled_.data(), assembled_.size()));
     }
     while (!closed_ && !rest.empty()) {
         const std::size_t used = consume_frame(now, rest);

@@ -335,9 +335,11 @@ TEST(peer_connection, the_same_stream_split_anywhere_gives_the_same_events) {
     theirs.set(4);
     stream += msg(wire::bitfield_msg{theirs.wire()}) + msg(wire::unchoke_msg{});
     std::vector<block_request> requested;
+    std::vector<std::size_t> header_ends;  // where each piece message's 13-byte header ends
     for (std::uint32_t b = 0; b < 6; ++b) {
         const block_request r{b % 3, (b / 3) * 16384, 16384};
         requested.push_back(r);
+        header_ends.push_back(stream.size() + 13);
         stream += msg(wire::piece_msg{r.piece, r.begin, as_bytes(test_block(b))});
         stream += msg(wire::have_msg{b});
     }
@@ -365,6 +367,17 @@ TEST(peer_connection, the_same_stream_split_anywhere_gives_the_same_events) {
         every_byte.push_back(i);
     }
     EXPECT_EQ(run(every_byte), whole);
+    // As a sender's two buffers arrive: each header alone, then its block with what follows (the
+    // block is read in place), and each header in two parts.
+    std::vector<std::size_t> at_headers = header_ends;
+    at_headers.push_back(stream.size());
+    EXPECT_EQ(run(at_headers), whole);
+    std::vector<std::size_t> in_headers;
+    for (std::size_t end : header_ends) {
+        in_headers.insert(in_headers.end(), {end - 9, end - 4, end, end + 100});
+    }
+    in_headers.push_back(stream.size());
+    EXPECT_EQ(run(in_headers), whole);
     rng random(5);
     for (int round = 0; round < 50; ++round) {
         std::vector<std::size_t> cuts;
