@@ -16,6 +16,7 @@
 //   next_timer()      when to call on_timer()
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -172,6 +173,7 @@ public:
     std::size_t disk_jobs_queued() const { return disk_jobs_.size(); }
     std::size_t events_queued() const { return events_.size(); }
     std::size_t requests_in_flight() const { return requests_in_flight_; }
+    std::size_t dial_queue_entries() const { return dial_queue_.size() + backing_off_.size(); }
 
     ~torrent();
     torrent(const torrent&) = delete;
@@ -217,6 +219,8 @@ private:
 
     // Peers (torrent_peers.cpp): dialling, incoming connections, greeting, drop and ban, timeouts
     void connect_more(time_point now);
+    void queue_dial(const endpoint& ep, time_point at, time_point now);
+    void requeue_candidates(time_point now);
     void on_peer_ready(time_point now, peer& p);
     void greet(time_point now, peer& p);
     void drop(time_point now, connection_id conn, const std::string& reason, bool ban);
@@ -267,7 +271,10 @@ private:
 
     std::unordered_map<connection_id, std::unique_ptr<peer>> peers_;
     std::map<endpoint, candidate> candidates_;
-    time_point dial_scan_at_ = time_point::min();  // no candidate can be dialled before (connect_more)
+    // Candidates to dial, so that connect_more never walks them all: those due now, in the order
+    // they became due, and those backing off, by when. Entries are checked when taken.
+    std::deque<endpoint> dial_queue_;
+    std::multimap<time_point, endpoint> backing_off_;
     std::map<endpoint, time_point> banned_;
     connection_id next_conn_ = 1;
 

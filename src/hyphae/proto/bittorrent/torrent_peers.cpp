@@ -20,7 +20,7 @@ void torrent::add_peers(time_point now, const std::vector<endpoint>& peers, peer
             break;
         }
         candidates_.emplace(ep, candidate{source, 0, now, false});
-        dial_scan_at_ = time_point::min();
+        queue_dial(ep, now, now);
     }
     connect_more(now);
 }
@@ -30,9 +30,11 @@ void torrent::connect_more(time_point now) {
     if (stopped_ || checking_ || (meta_ && !picker_)) {
         return;
     }
-    // A scan that found every candidate connected or backing off need not run again before the
-    // first back-off ends: with thousands of candidates it is most of a busy swarm's time.
-    if (now < dial_scan_at_ || peers_.size() >= config_.connections_max) {
+    while (!backing_off_.empty() && backing_off_.begin()->first <= now) {
+        dial_queue_.push_back(backing_off_.begin()->second);
+        backing_off_.erase(backing_off_.begin());
+    }
+    if (dial_queue_.empty() || peers_.size() >= config_.connections_max) {
         return;
     }
     std::size_t connecting = 0;
@@ -40,17 +42,20 @@ void torrent::connect_more(time_point now) {
         connecting += p->connected ? 0 : 1;
     }
     const bool seeding = complete();
-    time_point next_retry = time_point::max();
-    for (auto& [ep, c] : candidates_) {
+    while (!dial_queue_.empty()) {
         if (peers_.size() >= config_.connections_max || connecting >= config_.connecting_max || !can_dial()) {
-            return;  // a full transmit queue: dial at a later tick
+            return;  // the rest wait for room (a full transmit queue: a later tick)
         }
-        if (c.connected || (c.seed && seeding)) {
-            continue;  // seeds have nothing to say to seeds: redialling one only churns
-        }
-        if (c.retry_at > now) {
-            next_retry = std::min(next_retry, c.retry_at);
+        const endpoint ep = dial_queue_.front();
+        dial_queue_.pop_front();
+        auto it = candidates_.find(ep);
+        // Entries go stale (forgotten, dialled from an older entry, backing off again): skip them.
+        if (it == candidates_.end() || it->second.connected || it->second.retry_at > now) {
             continue;
+        }
+        candidate& c = it->second;
+        if (c.seed && seeding) {
+            continue;  // seeds have nothing to say to seeds: redialling one only churns
         }
         const connection_id id = next_conn_++;
         wire::handshake ours;
@@ -66,7 +71,33 @@ void torrent::connect_more(time_point now) {
         ++connecting;
         transmits_.push(io::connect{id, ep});
     }
-    dial_scan_at_ = next_retry;
+}
+
+void torrent::queue_dial(const endpoint& ep, time_point at, time_point now) {
+    if (at <= now) {
+        dial_queue_.push_back(ep);
+    } else {
+        backing_off_.emplace(at, ep);
+    }
+    // Stale entries pile up while the torrent is full: start again from the candidates.
+    if (dial_queue_.size() + backing_off_.size() > 2 * candidates_.size() + 64) {
+        requeue_candidates(now);
+    }
+}
+
+void torrent::requeue_candidates(time_point now) {
+    dial_queue_.clear();
+    backing_off_.clear();
+    for (const auto& [ep, c] : candidates_) {
+        if (c.connected) {
+            continue;
+        }
+        if (c.retry_at <= now) {
+            dial_queue_.push_back(ep);
+        } else {
+            backing_off_.emplace(c.retry_at, ep);
+        }
+    }
 }
 
 std::optional<connection_id> torrent::add_incoming(time_point now, const endpoint& remote) {
@@ -148,9 +179,10 @@ void torrent::drop(time_point now, connection_id conn, const std::string& reason
         c->second.seed = p.conn.is_seed();
         c->second.failures = p.conn.handshake_done() ? 0 : c->second.failures + 1;
         c->second.retry_at = now + config_.retry_after_failure * (1 << std::min(c->second.failures, 6));
-        dial_scan_at_ = std::min(dial_scan_at_, c->second.retry_at);
         if (c->second.failures > config_.connect_failures_max && c->second.source != peer_source::manual) {
             candidates_.erase(c);
+        } else {
+            queue_dial(remote, c->second.retry_at, now);
         }
     }
     if (ban) {

@@ -119,7 +119,7 @@ void torrent::finish_checking(time_point now) {
         completed_reported_ = true;
         emit(torrent_events::download_complete{});
     }
-    dial_scan_at_ = time_point::min();  // what the check found decides which candidates are worth a dial
+    requeue_candidates(now);  // what the check found decides which candidates are worth a dial
     connect_more(now);
 }
 

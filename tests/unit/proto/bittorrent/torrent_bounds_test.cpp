@@ -4,6 +4,7 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "test_content.hpp"
 #include <gtest/gtest.h>
@@ -335,6 +336,42 @@ TEST(torrent_bounds, checking_queues_no_more_hashes_than_the_disk_queue_holds) {
     EXPECT_FALSE(t.checking());
     EXPECT_EQ(hashed, c->meta().piece_count());
     EXPECT_TRUE(t.complete());
+}
+
+TEST(torrent_bounds, a_full_torrent_dials_its_candidates_in_turn_and_its_dial_queue_stays_bounded) {
+    const auto c = test::make_test_content(100'000, 16384, 7);
+    torrent_config config;
+    config.connections_max = 2;
+    config.connect_failures_max = 1000;  // keep every candidate however often it fails
+    torrent t(c.meta, peer_id(1), config, 1, time_point{}, std::nullopt, false);
+    time_point now{};
+    std::vector<endpoint> peers;
+    for (int i = 0; i < 10; ++i) {
+        peers.push_back(address(10 + i));
+    }
+    t.add_peers(now, peers, peer_source::tracker);
+    const auto dials = [&] {
+        std::vector<io::connect> out;
+        while (auto x = t.poll_transmit()) {
+            if (auto* d = std::get_if<io::connect>(&*x)) {
+                out.push_back(*d);
+            }
+        }
+        return out;
+    };
+    std::set<endpoint> dialled;
+    for (int round = 0; round < 2000; ++round) {
+        const auto d = dials();
+        EXPECT_LE(t.stats(now).peers, config.connections_max);
+        for (const io::connect& x : d) {
+            dialled.insert(x.remote);
+            t.on_closed(now, x.conn, "connection refused");  // every dial fails at once
+        }
+        now += 1s;
+        t.on_timer(now);
+        EXPECT_LE(t.dial_queue_entries(), 2 * peers.size() + 64) << "round " << round;
+    }
+    EXPECT_EQ(dialled.size(), peers.size()) << "every candidate gets its turn";
 }
 
 TEST(torrent_bounds, undrained_events_keep_the_newest_and_count_the_dropped) {
