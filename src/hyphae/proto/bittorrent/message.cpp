@@ -1,12 +1,13 @@
 #include "hyphae/proto/bittorrent/message.hpp"
 
 namespace hyphae::bittorrent::wire {
-namespace {
 
 std::uint32_t read_u32(byte_view b, std::size_t at) {
     return static_cast<std::uint32_t>(b[at]) << 24 | static_cast<std::uint32_t>(b[at + 1]) << 16 |
            static_cast<std::uint32_t>(b[at + 2]) << 8 | b[at + 3];
 }
+
+namespace {
 
 void put_u32(std::string& out, std::uint32_t v) {
     out.push_back(static_cast<char>(v >> 24));

@@ -101,6 +101,10 @@ result<std::optional<decoded>> decode_message(byte_view buffer, std::size_t leng
 // the block can be sent from its own buffer without a copy.
 void append(std::string& out, const message& msg);
 void append_piece_header(std::string& out, std::uint32_t piece, std::uint32_t begin, std::uint32_t length);
+constexpr std::size_t piece_header_size = 4 + 1 + 8;  // length, id, index, begin
+
+// A big-endian 32-bit field at `at` (the caller has checked the length).
+std::uint32_t read_u32(byte_view b, std::size_t at);
 
 std::string_view name_of(const message& msg);
 

@@ -138,8 +138,7 @@ void peer_connection::on_bytes(time_point now, byte_view bytes) {
                 partial_.swap(assembled_);
                 return;
             }
-            const std::size_t length = std::size_t{assembled_[0]} << 24 | std::size_t{assembled_[1]} << 16 |
-                                       std::size_t{assembled_[2]} << 8 | assembled_[3];
+            const std::size_t length = wire::read_u32(assembled_, 0);
             if (length > message_length_max()) {
                 consume_frame(now, byte_view(assembled_.data(), assembled_.size()));  // reports the error
                 return;
@@ -148,7 +147,7 @@ void peer_connection::on_bytes(time_point now, byte_view bytes) {
         }
         // A piece message whose header came without any of its block (a sender's header and block
         // are two buffers): the block is read where it lies in `bytes`, not copied.
-        constexpr std::size_t piece_header = 4 + 1 + 8;
+        constexpr std::size_t piece_header = wire::piece_header_size;
         const auto whole_block_follows = [&] {
             return theirs_ && frame > piece_header && top_up(5) &&
                    assembled_[4] == static_cast<std::uint8_t>(wire::message_id::piece) &&
@@ -156,13 +155,9 @@ void peer_connection::on_bytes(time_point now, byte_view bytes) {
                    rest.size() >= frame - piece_header;
         };
         if (whole_block_follows()) {
-            const auto u32 = [&](std::size_t at) {
-                return std::uint32_t{assembled_[at]} << 24 | std::uint32_t{assembled_[at + 1]} << 16 |
-                       std::uint32_t{assembled_[at + 2]} << 8 | assembled_[at + 3];
-            };
             const byte_view block = rest.first(frame - piece_header);
             rest = rest.subspan(block.size());
-            handle(now, wire::piece_msg{u32(5), u32(9), block});
+            handle(now, wire::piece_msg{wire::read_u32(assembled_, 5), wire::read_u32(assembled_, 9), block});
         } else {
             if (!top_up(frame)) {
                 partial_.swap(assembled_);

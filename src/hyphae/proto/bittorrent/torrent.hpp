@@ -211,7 +211,11 @@ private:
     void push_send(peer& p, io::send s, std::size_t bytes);
     bool can_dial() const { return transmits_.size() < config_.transmits_queued_max; }
     // Room in the disk queue for new work, every block we asked for counted as a write to come.
-    bool disk_room() const { return disk_jobs_.size() + requests_in_flight_ < config_.disk_jobs_queued_max; }
+    std::size_t disk_room_left() const {
+        const std::size_t used = disk_jobs_.size() + requests_in_flight_;
+        return used < config_.disk_jobs_queued_max ? config_.disk_jobs_queued_max - used : 0;
+    }
+    bool disk_room() const { return disk_room_left() > 0; }
     void count_requests(peer& p);
     void emit(torrent_event e);
     // Drops the peers whose bytes found the transmit queue full; at the end of every input.

@@ -39,8 +39,7 @@ void torrent::fill_requests(time_point now, peer& p) {
     }
     std::size_t want = depth - outstanding;
     // Every block asked for is a write to come: ask only for what the disk queue has room for.
-    const std::size_t room =
-        disk_room() ? config_.disk_jobs_queued_max - disk_jobs_.size() - requests_in_flight_ : 0;
+    const std::size_t room = disk_room_left();
     if (room < want) {
         disk_held_requests_ = true;
         want = room;
