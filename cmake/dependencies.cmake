@@ -2,6 +2,7 @@
 find_package(Threads REQUIRED)
 find_package(OpenSSL 3 REQUIRED COMPONENTS Crypto)
 find_package(tl-expected CONFIG REQUIRED)
+find_package(absl CONFIG REQUIRED)  # flat hash maps on hot paths (core/flat_map.hpp)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 

@@ -6,7 +6,7 @@ set -euo pipefail
 
 declare -A sets
 sets[build]="cmake ninja-build g++ pkg-config ccache clang-14 clang-format-14 libclang-rt-14-dev openssl libssl-dev libsodium-dev
-  libasio-dev libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev gnuplot-nox libgtest-dev libgmock-dev libbenchmark-dev"
+  libasio-dev libabsl-dev libexpected-dev libfmt-dev libcli11-dev nlohmann-json3-dev libtomlplusplus-dev gnuplot-nox libgtest-dev libgmock-dev libbenchmark-dev"
 sets[test]="mktorrent transmission-cli transmission-daemon python3-libtorrent opentracker"
 
 wanted=()

@@ -83,6 +83,11 @@ public:
     virtual void on_stream_bytes(time_point now, conn_id conn, byte_view bytes) {
         (void)now, (void)conn, (void)bytes;
     }
+    // Bytes that arrived in a buffer of their own (`bytes.owner` keeps them): a service may keep a
+    // reference where it would copy. Otherwise they are on_stream_bytes.
+    virtual void on_stream_buffer(time_point now, conn_id conn, const out_buffer& bytes) {
+        on_stream_bytes(now, conn, bytes.bytes);
+    }
     virtual void on_send_done(time_point now, conn_id conn, std::size_t bytes) {
         (void)now, (void)conn, (void)bytes;
     }

@@ -55,14 +55,16 @@ void host::remove(time_point now, service_id id) {
     }
     (void)now;
     if (extra_) {
-        auto& owners = extra_->owners;
-        for (auto it = owners.begin(); it != owners.end();) {
-            if (it->second == id) {
-                queue_transmit(io::close{it->first, "service removed", false});
-                it = owners.erase(it);
-            } else {
-                ++it;
+        std::vector<conn_id> owned;
+        for (const auto& [conn, owner] : extra_->owners) {
+            if (owner == id) {
+                owned.push_back(conn);
             }
+        }
+        std::sort(owned.begin(), owned.end());  // the table's own order differs from run to run
+        for (const conn_id conn : owned) {
+            extra_->owners.erase(conn);
+            queue_transmit(io::close{conn, "service removed", false});
         }
     }
     timers_.erase(id);
@@ -176,12 +178,24 @@ std::optional<conn_id> host::on_accepted(time_point now, const endpoint& remote)
 }
 
 void host::on_stream_bytes(time_point now, conn_id conn, byte_view bytes) {
+    stream_input(now, conn, bytes, nullptr);
+}
+
+void host::on_stream_buffer(time_point now, conn_id conn, const out_buffer& bytes) {
+    stream_input(now, conn, bytes.bytes, &bytes);
+}
+
+void host::stream_input(time_point now, conn_id conn, byte_view bytes, const out_buffer* buffer) {
     if (!extra_) {
         return;
     }
     if (auto it = extra_->owners.find(conn); it != extra_->owners.end()) {
         const service_id id = it->second;
-        slots_[id].core->on_stream_bytes(now, conn, bytes);
+        if (buffer != nullptr) {
+            slots_[id].core->on_stream_buffer(now, conn, *buffer);
+        } else {
+            slots_[id].core->on_stream_bytes(now, conn, bytes);
+        }
         collect(now, id);
         return;
     }

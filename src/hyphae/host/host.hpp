@@ -38,10 +38,10 @@
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
 #include "hyphae/core/fifo.hpp"
+#include "hyphae/core/flat_map.hpp"
 #include "hyphae/core/io.hpp"
 #include "hyphae/core/service.hpp"
 #include "hyphae/core/time.hpp"
@@ -115,6 +115,7 @@ public:
     std::optional<conn_id> on_accepted(time_point now, const endpoint& remote);
     void on_connected(time_point now, conn_id conn);
     void on_stream_bytes(time_point now, conn_id conn, byte_view bytes);
+    void on_stream_buffer(time_point now, conn_id conn, const out_buffer& bytes);
     void on_send_done(time_point now, conn_id conn, std::size_t bytes);
     void on_closed(time_point now, conn_id conn, std::string_view reason);
     void on_disk_done(time_point now, service_id id, std::uint64_t job, const disk_result& result);
@@ -154,7 +155,7 @@ private:
     // allocated on first use: a simulator's million hosts that each run one DHT node never pay
     // for it.
     struct extra_state {
-        std::unordered_map<conn_id, service_id> owners;
+        flat_map<conn_id, service_id> owners;
         std::map<conn_id, pending_stream> pending;  // ids grow: the first is the oldest
         conn_id next_incoming = 1;
         fifo<routed_disk_job> disk_jobs;
@@ -169,6 +170,7 @@ private:
     void route(time_point now, service_id id, transmit t);
     void push_transmit(time_point now, service_id id, transmit t);
     void queue_transmit(transmit t);
+    void stream_input(time_point now, conn_id conn, byte_view bytes, const out_buffer* buffer);
     void try_claim(time_point now, conn_id conn);
     void close_pending(conn_id conn, std::string reason);
     void expire_pending(time_point now);

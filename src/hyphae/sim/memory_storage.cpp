@@ -102,7 +102,10 @@ disk_result memory_storage::run(const disk_job& job) {
     switch (job.what) {
         case disk_job::kind::write: {
             const byte_view bytes(job.data->data(), job.data->size());
-            const bool good = content_->matches(offset, bytes);
+            // A block passed along by reference from a peer's read is the content's own.
+            const bool own_block =
+                offset % bs == 0 && offset < content_->size() && job.data == content_->block(offset);
+            const bool good = own_block || content_->matches(offset, bytes);
             if (!good) {
                 ++bad_writes_;
             }

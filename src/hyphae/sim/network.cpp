@@ -12,8 +12,13 @@ namespace {
 
 constexpr time_point never = time_point::max();
 constexpr std::size_t pinholes_max = 64;  // per NAT-ed host: its most recent destinations
-// What a capped uplink sends of one connection before the next one's turn: one block message.
-constexpr std::uint64_t uplink_quantum = 16 * 1024 + 64;
+// What a capped uplink sends of one connection before the next one's turn: four block messages,
+// about what a TCP sender with segmentation offload puts on the wire in one burst (64 KiB).
+constexpr std::uint64_t uplink_quantum = 4 * (16 * 1024 + 64);
+// A send this quick to transmit, on a connection with nothing in line, leaves at once and is done
+// at once, ahead of the bulk flows' turns, as a fair-queueing link favours a sparse flow. It is
+// what requests and HAVEs are: without it each took a turn of its own.
+constexpr duration sparse_send_time = std::chrono::milliseconds(2);
 
 duration transfer_time(std::uint64_t bytes, float rate) {
     return duration(static_cast<std::int64_t>(static_cast<double>(bytes) * 1e9 / static_cast<double>(rate)));
@@ -33,7 +38,9 @@ struct network::stream_uplink {
         bool close = false;  // a close after flush: goes when everything before it has
     };
     std::deque<conn_id> turn;  // connections with bytes waiting, in the order they are served
-    std::unordered_map<conn_id, std::deque<pending>> waiting;
+    flat_map<conn_id, std::deque<pending>> waiting;
+    conn_id on_wire = 0;     // whose quantum is being sent (0: none)
+    std::uint64_t debt = 0;  // bytes of sparse sends, paid by the next quantum
     bool busy = false;
 };
 
@@ -129,6 +136,8 @@ void network::take_down(host_index i) {
             ends.push_back(end);
         }
     }
+    // In connection order: the table's own order differs from run to run.
+    std::sort(ends.begin(), ends.end(), [](const link_end& a, const link_end& b) { return a.conn < b.conn; });
     for (const link_end& end : ends) {
         const link_end other = links_[end];
         links_.erase(end);
@@ -146,6 +155,7 @@ void network::take_down(host_index i) {
     }
     s.h.reset();
     s.streams.reset();
+    std::erase_if(done_now_, [&](const sparse_done& d) { return d.host == i; });
     s.owner = nullptr;
     s.timer_at = never;
     s.pinholes.clear();
@@ -191,6 +201,12 @@ void network::pump(host_index i) {
         while (auto t = h.poll_transmit()) {
             any = true;
             carry(i, std::move(*t));
+        }
+        for (const sparse_done& d : std::exchange(done_now_, {})) {
+            any = true;
+            if (d.host == i && links_.contains(link_end{i, d.conn})) {
+                h.on_send_done(now_, d.conn, d.size);
+            }
         }
         while (auto job = h.poll_disk_job()) {
             any = true;
@@ -419,12 +435,29 @@ void network::send_stream(host_index i, io::send s) {
     if (!src.streams) {
         src.streams = std::make_unique<stream_uplink>();
     }
-    auto& queue = src.streams->waiting[s.conn];
+    stream_uplink& u = *src.streams;
+    auto& queue = u.waiting[s.conn];
+    if (queue.empty() && u.on_wire != s.conn &&
+        transfer_time(size, src.link.up_bytes_per_second) <= sparse_send_time) {
+        u.waiting.erase(s.conn);
+        u.debt += size;
+        done_now_.push_back({i, s.conn, size});
+        dispatch_send(i, s.conn, std::move(s.data), size, now_, false);
+        return;
+    }
     if (queue.empty()) {
-        src.streams->turn.push_back(s.conn);
+        u.turn.push_back(s.conn);
+    } else if (stream_uplink::pending& tail = queue.back();
+               !tail.close && tail.left + size <= uplink_quantum) {
+        // Joins the send before it: one turn and one arrival for both, as a socket would coalesce them.
+        tail.data.insert(tail.data.end(), std::make_move_iterator(s.data.begin()),
+                         std::make_move_iterator(s.data.end()));
+        tail.size += size;
+        tail.left += size;
+        return;
     }
     queue.push_back(stream_uplink::pending{std::move(s.data), size, size, false});
-    if (!src.streams->busy) {
+    if (!u.busy) {
         uplink_next(i);
     }
 }
@@ -439,36 +472,57 @@ void network::uplink_next(host_index i) {
         if (q == u.waiting.end() || q->second.empty()) {
             continue;
         }
-        stream_uplink::pending& head = q->second.front();
-        if (head.close) {
-            q->second.clear();
+        auto& line = q->second;
+        if (line.front().close) {
             u.waiting.erase(q);
             dispatch_close(i, conn, now_);
             continue;
         }
-        const std::uint64_t chunk = std::min(uplink_quantum, head.left);
-        head.left -= chunk;
-        const time_point sent = now_ + transfer_time(chunk, src.link.up_bytes_per_second);
+        // One quantum: whole sends while they fit, then part of the next one.
+        std::uint64_t budget = uplink_quantum;
+        std::uint64_t done_size = 0;
+        std::vector<out_buffer> done;
+        while (budget > 0 && !line.empty() && !line.front().close) {
+            stream_uplink::pending& head = line.front();
+            const std::uint64_t chunk = std::min(budget, head.left);
+            head.left -= chunk;
+            budget -= chunk;
+            if (head.left != 0) {
+                break;
+            }
+            done_size += head.size;
+            if (done.empty()) {
+                done = std::move(head.data);
+            } else {
+                done.insert(done.end(), std::make_move_iterator(head.data.begin()),
+                            std::make_move_iterator(head.data.end()));
+            }
+            line.pop_front();
+        }
+        const time_point sent =
+            now_ + transfer_time(uplink_quantum - budget + u.debt, src.link.up_bytes_per_second);
+        u.debt = 0;
         flight tick;
         tick.what = flight::kind::uplink;
         tick.incarnation = src.incarnation;
-        if (head.left == 0) {
-            // The tick that ends this send tells the sender too: one event, not two.
+        if (done_size != 0) {
+            // The tick that ends these sends tells the sender too: one event, not two.
             tick.conn = conn;
-            tick.size = head.size;
-            dispatch_send(i, conn, std::move(head.data), head.size, sent, false);
-            q->second.pop_front();
+            tick.size = done_size;
+            dispatch_send(i, conn, std::move(done), done_size, sent, false);
         }
-        if (q->second.empty()) {
+        if (line.empty()) {
             u.waiting.erase(q);
         } else {
             u.turn.push_back(conn);
         }
         u.busy = true;
+        u.on_wire = conn;
         queue_.push(sent, event_kind::deliver, i, store(std::move(tick)));
         return;
     }
     u.busy = false;
+    u.on_wire = 0;
 }
 
 void network::dispatch_send(host_index i, conn_id conn, std::vector<out_buffer> data, std::uint64_t size,
@@ -503,13 +557,19 @@ void network::dispatch_send(host_index i, conn_id conn, std::vector<out_buffer> 
 void network::close_stream(host_index i, const io::close& c) {
     sim_host& src = hosts_[i];
     if (src.streams) {
-        auto q = src.streams->waiting.find(c.conn);
-        if (q != src.streams->waiting.end() && !q->second.empty()) {
-            if (c.flush) {
-                q->second.push_back(stream_uplink::pending{{}, 0, 0, true});
-                return;  // the close goes once the bytes before it have
+        stream_uplink& u = *src.streams;
+        auto q = u.waiting.find(c.conn);
+        const bool in_line = q != u.waiting.end() && !q->second.empty();
+        if (c.flush && (in_line || (u.busy && u.on_wire == c.conn))) {
+            // The close goes once the bytes before it have, those on the wire included.
+            if (!in_line) {
+                u.turn.push_back(c.conn);
             }
-            src.streams->waiting.erase(q);  // a reset: what was waiting is dropped
+            u.waiting[c.conn].push_back(stream_uplink::pending{{}, 0, 0, true});
+            return;
+        }
+        if (in_line) {
+            u.waiting.erase(q);  // a reset: what was waiting is dropped
         }
     }
     dispatch_close(i, c.conn, now_);
@@ -684,7 +744,7 @@ void network::deliver(const event& e, flight f) {
             dst.traffic.stream_bytes_down += f.size;
             // A close the service asks for meanwhile waits in the host's queue until the pump.
             for (const out_buffer& b : f.data) {
-                h.on_stream_bytes(now_, f.conn, b.bytes);
+                h.on_stream_buffer(now_, f.conn, b);
             }
             break;
         }

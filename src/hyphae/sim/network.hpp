@@ -33,10 +33,10 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "hyphae/core/flat_map.hpp"
 #include "hyphae/core/io.hpp"
 #include "hyphae/core/rng.hpp"
 #include "hyphae/host/host.hpp"
@@ -234,13 +234,19 @@ private:
     time_point now_;
     event_queue queue_;
     std::vector<sim_host> hosts_;
-    std::unordered_map<std::uint64_t, host_index> by_address_;
-    std::unordered_map<link_end, link_end, link_hash>
-        links_;  // one end -> the other (conn 0: not yet accepted)
-    std::unordered_map<link_end, std::vector<io::send>, link_hash> early_sends_;  // before the accept
+    flat_map<std::uint64_t, host_index> by_address_;
+    flat_map<link_end, link_end, link_hash> links_;  // one end -> the other (conn 0: not yet accepted)
+    flat_map<link_end, std::vector<io::send>, link_hash> early_sends_;  // before the accept
     std::vector<flight> flights_;
     std::vector<std::uint32_t> free_flights_;
     std::vector<stray> strays_;
+    // Sparse sends the pump reports done once the host's transmits are drained.
+    struct sparse_done {
+        host_index host = 0;
+        conn_id conn = 0;
+        std::uint64_t size = 0;
+    };
+    std::vector<sparse_done> done_now_;
     disk_runner disk_;
     ready_handler ready_;
     user_handler user_;

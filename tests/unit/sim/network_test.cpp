@@ -211,9 +211,10 @@ TEST(network, a_capped_uplink_serves_its_connections_in_turn) {
         }
         s.send(to_c, "ECHO" + std::string(996, 'c'));
     });
-    // c's kilobyte goes after two of b's blocks (the one sending and the one in line), not all ten.
+    // c's kilobyte goes after two of b's turns (the block sending and a quantum of four in line),
+    // not after all ten blocks.
     ASSERT_TRUE(net.run_for([&] { return net.at(c).get<echo_service>(sc).received.size() == 1000; }, 10s));
-    EXPECT_LT(net.now() - start, 400ms);
+    EXPECT_LT(net.now() - start, 1000ms);
     ASSERT_TRUE(net.run_for([&] { return net.at(b).get<echo_service>(sb).received.size() == 163840; }, 10s));
     EXPECT_GT(net.now() - start, 1600ms);
     // A close with flush goes after the bytes queued before it.
@@ -228,6 +229,47 @@ TEST(network, a_capped_uplink_serves_its_connections_in_turn) {
         },
         10s));
     EXPECT_EQ(net.at(c).get<echo_service>(sc).received.size(), 51'000u);
+}
+
+TEST(network, a_small_send_on_a_quiet_connection_goes_ahead_of_the_bulk_and_is_done_at_once) {
+    host_options capped;
+    capped.link.up_bytes_per_second = 100'000;
+    network net({});
+    const host_index a = net.add_host(net.next_address(), capped);
+    const host_index b = net.add_host(net.next_address());
+    const host_index c = net.add_host(net.next_address());
+    const service_id sa = net.at(a).add(net.now(), std::make_unique<echo_service>());
+    const service_id sb = net.at(b).add(net.now(), std::make_unique<echo_service>());
+    const service_id sc = net.at(c).add(net.now(), std::make_unique<echo_service>());
+    net.at(b).get<echo_service>(sb).echo = false;
+    net.at(c).get<echo_service>(sc).echo = false;
+    conn_id to_b = 0;
+    conn_id to_c = 0;
+    net.call<echo_service>(a, sa, [&](echo_service& s) {
+        to_b = s.dial(net.address_of(b));
+        to_c = s.dial(net.address_of(c));
+        s.send(to_b, "ECHO");
+        s.send(to_c, "ECHO");
+    });
+    net.run_for(1s);
+    auto& sender = net.at(a).get<echo_service>(sa);
+    const std::size_t done_before = sender.sent_done;
+    const time_point start = net.now();
+    net.call<echo_service>(a, sa, [&](echo_service& s) {
+        for (int i = 0; i < 10; ++i) {
+            s.send(to_b, std::string(16 * 1024, 'b'));
+        }
+        s.send(to_c, std::string(17, 'c'));  // a request's worth: 0.17 ms of the link
+    });
+    // Done as soon as it is handed over, as a socket with room takes it; it crosses in one delay.
+    EXPECT_EQ(sender.sent_done, done_before + 17);
+    ASSERT_TRUE(net.run_for([&] { return net.at(c).get<echo_service>(sc).received.size() == 4 + 17; }, 10s));
+    EXPECT_LE(net.now() - start, 5ms);
+    // The bulk still takes the whole link's time, the small send's share included.
+    ASSERT_TRUE(
+        net.run_for([&] { return net.at(b).get<echo_service>(sb).received.size() == 4 + 163840; }, 10s));
+    EXPECT_GE(net.now() - start, 1638ms);
+    EXPECT_EQ(sender.sent_done, done_before + 17 + 163840);
 }
 
 TEST(network, a_nat_drops_what_it_did_not_ask_for) {

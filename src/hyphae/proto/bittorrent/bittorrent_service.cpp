@@ -98,7 +98,12 @@ void bittorrent_service::remove_torrent(time_point now, torrent_handle h) {
         return;
     }
     slot& s = slots_[*index];
+    std::vector<conn_id> conns;
     for (const auto& [local, conn] : s.conns) {
+        conns.push_back(conn);
+    }
+    std::sort(conns.begin(), conns.end());  // the table's own order differs from run to run
+    for (const conn_id conn : conns) {
         routes_.erase(conn);
         transmits_.push(io::close{conn, "torrent removed", false});
     }
@@ -285,6 +290,16 @@ void bittorrent_service::expire_pending(time_point now) {
 }
 
 // ---------------------------------------------------------------- connection inputs
+
+void bittorrent_service::on_stream_buffer(time_point now, conn_id conn, const out_buffer& bytes) {
+    if (auto r = routes_.find(conn); r != routes_.end()) {
+        const route to = r->second;
+        slots_[to.slot].core->on_stream_bytes(now, to.local, bytes.bytes, bytes.owner);
+        collect(to.slot);
+        return;
+    }
+    on_stream_bytes(now, conn, bytes.bytes);
+}
 
 void bittorrent_service::on_stream_bytes(time_point now, conn_id conn, byte_view bytes) {
     if (auto r = routes_.find(conn); r != routes_.end()) {

@@ -57,6 +57,7 @@
 #include "hyphae/core/bitfield.hpp"
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/fifo.hpp"
+#include "hyphae/core/flat_map.hpp"
 #include "hyphae/core/io.hpp"
 #include "hyphae/core/rng.hpp"
 #include "hyphae/core/service.hpp"
@@ -111,6 +112,7 @@ public:
     void on_accepted(time_point now, conn_id conn, const endpoint& remote) override;
     void on_connected(time_point now, conn_id conn) override;
     void on_stream_bytes(time_point now, conn_id conn, byte_view bytes) override;
+    void on_stream_buffer(time_point now, conn_id conn, const out_buffer& bytes) override;
     void on_send_done(time_point now, conn_id conn, std::size_t bytes) override;
     void on_closed(time_point now, conn_id conn, std::string_view reason) override;
     void on_disk_done(time_point now, std::uint64_t job, const disk_result& result) override;
@@ -147,7 +149,7 @@ private:
     struct slot {
         std::unique_ptr<torrent> core;  // null: free
         std::uint32_t generation = 1;
-        std::unordered_map<connection_id, conn_id> conns;  // the torrent's connections, by its own id
+        flat_map<connection_id, conn_id> conns;  // the torrent's connections, by its own id
     };
     struct route {
         slot_index slot;
@@ -183,7 +185,7 @@ private:
     std::unordered_map<sha1_hash, torrent_handle> by_hash_;
     timer_heap timers_;                 // keyed by slot
     std::vector<timer_heap::key> due_;  // on_timer's scratch
-    std::unordered_map<conn_id, route> routes_;
+    flat_map<conn_id, route> routes_;
     std::vector<job_slot> jobs_;  // disk jobs in flight; a job's id is generation << 32 | slot
     std::vector<std::uint32_t> free_jobs_;
     std::unordered_map<conn_id, pending_stream> pending_;

@@ -116,10 +116,15 @@ std::size_t peer_connection::message_length_max() const {
 // Frames are parsed where they lie, in the caller's bytes; only one that straddles two calls is
 // copied, into `assembled_`, and only the bytes it needs. Views in events stay valid until the
 // next call: they point into the caller's bytes or into `assembled_`.
-void peer_connection::on_bytes(time_point now, byte_view bytes) {
+void peer_connection::on_bytes(time_point now, byte_view bytes, const shared_bytes& owner) {
     if (closed_) {
         return;
     }
+    input_owner_ = &owner;
+    struct forget_owner {
+        const shared_bytes*& owner;
+        ~forget_owner() { owner = nullptr; }
+    } forget{input_owner_};
     last_received_ = now;
     assembled_.swap(partial_);
     partial_.clear();
@@ -364,7 +369,10 @@ struct message_handlers {
             c.outstanding_.erase(it);
             c.download_.add(now, static_cast<std::int64_t>(m.data.size()));
             c.last_block_at_ = now;
-            c.events_.push_back(peer_events::block_received{b, m.data});
+            const shared_bytes* owner = c.input_owner_;
+            const bool whole = owner != nullptr && *owner && (*owner)->data() == m.data.data() &&
+                               (*owner)->size() == m.data.size();
+            c.events_.push_back(peer_events::block_received{b, m.data, whole ? *owner : nullptr});
             return;
         }
         if (auto it = std::find(c.cancelled_.begin(), c.cancelled_.end(), b); it != c.cancelled_.end()) {

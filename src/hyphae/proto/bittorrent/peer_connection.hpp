@@ -17,6 +17,7 @@
 
 #include "hyphae/core/bitfield.hpp"
 #include "hyphae/core/endpoint.hpp"
+#include "hyphae/core/io.hpp"
 #include "hyphae/core/sha.hpp"
 #include "hyphae/core/time.hpp"
 #include "hyphae/proto/bittorrent/extension_handshake.hpp"
@@ -91,7 +92,8 @@ struct interest_changed {};
 struct request_received {};  // a request was queued: see incoming_requests()
 struct block_received {
     block_request block;
-    byte_view data;  // views the bytes given to on_bytes(): valid while they are, until the next call
+    byte_view data;      // views the bytes given to on_bytes(): valid while they are, until the next call
+    shared_bytes whole;  // the buffer that is the block and nothing else, when on_bytes was given it
 };
 struct rejected {
     block_request block;
@@ -129,7 +131,8 @@ public:
                     const torrent_shape& shape, const peer_connection_config& config, time_point now);
 
     // Inputs
-    void on_bytes(time_point now, byte_view bytes);
+    // `owner`, when given, holds `bytes`; a block that is all of it is passed on by reference.
+    void on_bytes(time_point now, byte_view bytes, const shared_bytes& owner = {});
     void on_timer(time_point now);
     // The metadata arrived (magnet links): check what the peer sent before it against the shape.
     void set_shape(time_point now, const torrent_shape& shape);
@@ -219,8 +222,9 @@ private:
     std::vector<piece_index> allowed_fast_in_;
     std::vector<piece_index> allowed_fast_out_;
 
-    std::vector<std::uint8_t> partial_;    // the start of a frame the next call completes
-    std::vector<std::uint8_t> assembled_;  // that frame, completed (views into it live one call)
+    const shared_bytes* input_owner_ = nullptr;  // on_bytes' owner, during the call
+    std::vector<std::uint8_t> partial_;          // the start of a frame the next call completes
+    std::vector<std::uint8_t> assembled_;        // that frame, completed (views into it live one call)
     std::string send_;
     std::deque<peer_event> events_;
 

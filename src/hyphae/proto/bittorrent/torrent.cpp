@@ -134,13 +134,14 @@ void torrent::on_connected(time_point now, connection_id conn) {
     reap(now);
 }
 
-void torrent::on_stream_bytes(time_point now, connection_id conn, byte_view bytes) {
+void torrent::on_stream_bytes(time_point now, connection_id conn, byte_view bytes,
+                              const shared_bytes& owner) {
     now_ = now;
     auto it = peers_.find(conn);
     if (it == peers_.end()) {
         return;
     }
-    it->second->conn.on_bytes(now, bytes);
+    it->second->conn.on_bytes(now, bytes, owner);
     process_peer(now, *it->second);
     reap(now);
 }
@@ -308,7 +309,7 @@ void torrent::handle_event(time_point now, peer& p, const peer_event& e) {
         return;
     }
     if (auto* b = std::get_if<peer_events::block_received>(&e)) {
-        on_block(now, p, b->block, b->data);
+        on_block(now, p, b->block, b->data, b->whole);
         return;
     }
     if (auto* r = std::get_if<peer_events::rejected>(&e)) {

@@ -143,7 +143,8 @@ public:
     // Empty when the torrent takes no more connections or the address is banned: close it.
     std::optional<connection_id> add_incoming(time_point now, const endpoint& remote);
     void on_connected(time_point now, connection_id conn);
-    void on_stream_bytes(time_point now, connection_id conn, byte_view bytes);
+    // `owner`, when given, holds `bytes`: a block that is all of it is written without a copy.
+    void on_stream_bytes(time_point now, connection_id conn, byte_view bytes, const shared_bytes& owner = {});
     void on_send_done(time_point now, connection_id conn, std::size_t bytes);
     void on_closed(time_point now, connection_id conn, const std::string& reason);
     void on_disk_done(time_point now, std::uint64_t job, const disk_result& result);
@@ -233,7 +234,7 @@ private:
     // Downloading (torrent_download.cpp): interest, requests, blocks, writes
     void update_interest(time_point now, peer& p);
     void fill_requests(time_point now, peer& p);
-    void on_block(time_point now, peer& p, const block_request& b, byte_view data);
+    void on_block(time_point now, peer& p, const block_request& b, byte_view data, const shared_bytes& whole);
     void write_done(time_point now, const pending_write& pending, const disk_result& result);
 
     // Verification (torrent_verify.cpp): hashing, checking, have broadcast

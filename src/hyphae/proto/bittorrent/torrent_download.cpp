@@ -75,7 +75,8 @@ void torrent::fill_requests(time_point now, peer& p) {
     count_requests(p);
 }
 
-void torrent::on_block(time_point now, peer& p, const block_request& b, byte_view data) {
+void torrent::on_block(time_point now, peer& p, const block_request& b, byte_view data,
+                       const shared_bytes& whole) {
     totals_.downloaded += static_cast<std::int64_t>(data.size());
     download_rate_.add(now, static_cast<std::int64_t>(data.size()));
     if (!picker_ || picker_->have(b.piece) || b.begin % block_size != 0) {
@@ -101,7 +102,7 @@ void torrent::on_block(time_point now, peer& p, const block_request& b, byte_vie
     job.piece = b.piece;
     job.begin = b.begin;
     job.length = b.length;
-    job.data = copy_bytes(data);
+    job.data = whole ? whole : copy_bytes(data);
     const std::uint64_t id = new_job(std::move(job));
     writes_.emplace(id, pending_write{p.conn.id(), b.piece});
     ++piece_writes_pending_[b.piece];

@@ -178,40 +178,19 @@ void torrent::send_pex(time_point now) {
         }
         connected.push_back(wire::pex_peer{at, flags});
     }
+    std::sort(connected.begin(), connected.end(),
+              [](const wire::pex_peer& a, const wire::pex_peer& b) { return a.address < b.address; });
     for (auto& [id, p] : peers_) {
         if (!p->conn.handshake_done() || p->conn.their_extensions().id_of("ut_pex") == 0) {
             continue;
         }
-        wire::pex_message m;
-        std::vector<endpoint> now_listed;
-        for (const wire::pex_peer& c : connected) {
-            if (c.address == p->conn.remote() ||
-                (p->conn.their_extensions().listen_port &&
-                 c.address == endpoint{p->conn.remote().address, *p->conn.their_extensions().listen_port})) {
-                continue;  // not itself
-            }
-            now_listed.push_back(c.address);
-            const bool known =
-                std::find(p->pex_sent.begin(), p->pex_sent.end(), c.address) != p->pex_sent.end();
-            if (!known && m.added.size() < pex_peers_max) {
-                m.added.push_back(c);
-            }
+        std::vector<endpoint> self{p->conn.remote()};
+        if (const auto port = p->conn.their_extensions().listen_port) {
+            self.push_back(endpoint{p->conn.remote().address, *port});
         }
-        for (const endpoint& e : p->pex_sent) {
-            if (std::find(now_listed.begin(), now_listed.end(), e) == now_listed.end() &&
-                m.dropped.size() < pex_peers_max) {
-                m.dropped.push_back(e);
-            }
-        }
+        const wire::pex_message m = wire::next_pex(p->pex_sent, connected, self, pex_peers_max);
         if (m.added.empty() && m.dropped.empty()) {
             continue;
-        }
-        // What was sent is what the peer now knows; what did not fit goes next time.
-        for (const endpoint& e : m.dropped) {
-            p->pex_sent.erase(std::find(p->pex_sent.begin(), p->pex_sent.end(), e));
-        }
-        for (const wire::pex_peer& a : m.added) {
-            p->pex_sent.push_back(a.address);
         }
         p->conn.send_extension(now, "ut_pex", wire::encode_pex(m));
         flush(*p);

@@ -33,7 +33,7 @@ struct torrent::peer {
     int strikes = 0;
     std::vector<piece_index> suggested;
     std::optional<time_point> pex_accepted_at;
-    std::vector<endpoint> pex_sent;  // what our PEX messages have told it we are connected to
+    std::vector<endpoint> pex_sent;  // what our PEX messages told it we are connected to (sorted)
 };
 
 // Bytes the peer connection queued, in a buffer of their own that the transmit keeps alive.

@@ -1,5 +1,8 @@
 #include "hyphae/proto/bittorrent/ut_pex.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "hyphae/core/bencode.hpp"
 #include "hyphae/core/bencode_writer.hpp"
 
@@ -88,6 +91,44 @@ std::string encode_pex(const pex_message& m) {
     w.key("dropped").string(dropped4).key("dropped6").string(dropped6);
     w.end();
     return out;
+}
+
+pex_message next_pex(std::vector<endpoint>& told, const std::vector<pex_peer>& connected,
+                     const std::vector<endpoint>& self, std::size_t peers_max) {
+    const auto is_itself = [&](const endpoint& e) {
+        return std::find(self.begin(), self.end(), e) != self.end();
+    };
+    const auto by_address = [](const pex_peer& a, const pex_peer& b) {
+        return a.address < b.address;
+    };
+    pex_message m;
+    for (const pex_peer& c : connected) {
+        if (m.added.size() < peers_max && !is_itself(c.address) &&
+            !std::binary_search(told.begin(), told.end(), c.address)) {
+            m.added.push_back(c);
+        }
+    }
+    for (const endpoint& e : told) {
+        if (m.dropped.size() >= peers_max) {
+            break;
+        }
+        const auto at = std::lower_bound(connected.begin(), connected.end(), pex_peer{e, 0}, by_address);
+        if (at == connected.end() || at->address != e || is_itself(e)) {
+            m.dropped.push_back(e);
+        }
+    }
+    // What was sent is what the peer now knows; what did not fit goes next time.
+    std::vector<endpoint> known;
+    known.reserve(told.size() + m.added.size());
+    std::set_difference(told.begin(), told.end(), m.dropped.begin(), m.dropped.end(),
+                        std::back_inserter(known));
+    const auto kept = static_cast<std::ptrdiff_t>(known.size());
+    for (const pex_peer& a : m.added) {
+        known.push_back(a.address);
+    }
+    std::inplace_merge(known.begin(), known.begin() + kept, known.end());
+    told = std::move(known);
+    return m;
 }
 
 }  // namespace hyphae::bittorrent::wire

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "hyphae/core/bencode_writer.hpp"
@@ -83,6 +85,40 @@ TEST(ut_pex, round_trips_v4_and_v6_with_flags) {
     ASSERT_TRUE(back) << back.error().message();
     EXPECT_EQ(back->added, m.added);
     EXPECT_EQ(back->dropped, m.dropped);
+}
+
+TEST(ut_pex, each_message_tells_a_peer_what_changed_since_the_last_and_never_itself) {
+    const auto at = [](int n) {
+        return endpoint{ip_address::v4(0x0a000000u + static_cast<std::uint32_t>(n)), 6881};
+    };
+    std::vector<endpoint> told;
+    std::vector<pex_peer> connected = {{at(1), 0}, {at(2), pex_flag::seed}, {at(3), 0}, {at(9), 0}};
+    pex_message first = next_pex(told, connected, {at(9)}, 50);
+    EXPECT_EQ(first.added, (std::vector<pex_peer>{{at(1), 0}, {at(2), pex_flag::seed}, {at(3), 0}}));
+    EXPECT_TRUE(first.dropped.empty());
+    EXPECT_EQ(told, (std::vector<endpoint>{at(1), at(2), at(3)}));
+
+    // 2 leaves, 0 and 5 come: only the change is sent, and what it knows stays in order.
+    connected = {{at(0), 0}, {at(1), 0}, {at(3), 0}, {at(5), 0}, {at(9), 0}};
+    pex_message second = next_pex(told, connected, {at(9)}, 50);
+    EXPECT_EQ(second.added, (std::vector<pex_peer>{{at(0), 0}, {at(5), 0}}));
+    EXPECT_EQ(second.dropped, std::vector<endpoint>{at(2)});
+    EXPECT_EQ(told, (std::vector<endpoint>{at(0), at(1), at(3), at(5)}));
+    EXPECT_TRUE(next_pex(told, connected, {at(9)}, 50).added.empty());
+
+    // At most peers_max of each a message; the rest go in the next one.
+    std::vector<pex_peer> many;
+    for (int n = 10; n < 75; ++n) {
+        many.push_back({at(n), 0});
+    }
+    std::vector<endpoint> fresh;
+    EXPECT_EQ(next_pex(fresh, many, {}, 50).added.size(), 50u);
+    EXPECT_EQ(next_pex(fresh, many, {}, 50).added.size(), 15u);
+    EXPECT_EQ(fresh.size(), 65u);
+    EXPECT_TRUE(std::is_sorted(fresh.begin(), fresh.end()));
+    const pex_message gone = next_pex(fresh, {}, {}, 50);
+    EXPECT_EQ(gone.dropped.size(), 50u);
+    EXPECT_EQ(fresh.size(), 15u);
 }
 
 TEST(ut_pex, rejects_ragged_compact_strings_and_too_many_peers) {

@@ -174,6 +174,34 @@ TEST(peer_connection, accepts_requested_blocks_and_tolerates_cancelled_ones) {
     EXPECT_EQ(p.c.downloaded(), 2 * 16384);
 }
 
+TEST(peer_connection, a_block_that_arrives_as_a_buffer_of_its_own_is_passed_on_by_reference) {
+    connected p;
+    const block_request a{2, 0, 16384};
+    const block_request b{2, 16384, 16384};
+    p.c.request(at(1), a);
+    p.c.request(at(1), b);
+    const auto block = std::make_shared<const std::vector<std::uint8_t>>(16384, std::uint8_t{'e'});
+    // A sender's header and block as two buffers: the block's buffer is the block.
+    const std::string framed = msg(wire::piece_msg{2, 0, byte_view(*block)});
+    p.c.on_bytes(at(2), as_bytes(framed).first(wire::piece_header_size));
+    p.c.on_bytes(at(2), byte_view(*block), block);
+    // A block inside a larger buffer is not one of its own.
+    const std::string second_framed = msg(wire::piece_msg{2, 16384, byte_view(*block)});
+    const auto both = std::make_shared<const std::vector<std::uint8_t>>(as_bytes(second_framed).begin(),
+                                                                        as_bytes(second_framed).end());
+    p.c.on_bytes(at(3), byte_view(*both), both);
+    auto events = drain(p.c);
+    ASSERT_EQ(events.size(), 2u);
+    const auto& first = std::get<peer_events::block_received>(events[0]);
+    EXPECT_EQ(first.block, a);
+    EXPECT_EQ(first.whole, block);
+    EXPECT_EQ(first.data.data(), block->data());
+    const auto& second = std::get<peer_events::block_received>(events[1]);
+    EXPECT_EQ(second.block, b);
+    EXPECT_EQ(second.whole, nullptr);
+    EXPECT_EQ(as_chars(second.data), std::string(16384, 'e'));
+}
+
 TEST(peer_connection, blocks_cancelled_by_the_hundred_in_endgame_are_still_tolerated) {
     // Found by bench/transfer.sh: with 4 leechers, endgame cancels ran past a memory of 64 and
     // honest late blocks closed the connection as "never requested".
