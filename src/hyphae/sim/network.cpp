@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
-#include <deque>
 
+#include "hyphae/core/fifo.hpp"
 #include "hyphae/sim/distributions.hpp"
 
 namespace hyphae::sim {
@@ -37,8 +37,8 @@ struct network::stream_uplink {
         std::uint64_t left = 0;
         bool close = false;  // a close after flush: goes when everything before it has
     };
-    std::deque<conn_id> turn;  // connections with bytes waiting, in the order they are served
-    flat_map<conn_id, std::deque<pending>> waiting;
+    fifo<conn_id> turn;  // connections with bytes waiting, in the order they are served
+    flat_map<conn_id, fifo<pending>> waiting;
     conn_id on_wire = 0;     // whose quantum is being sent (0: none)
     std::uint64_t debt = 0;  // bytes of sparse sends, paid by the next quantum
     bool busy = false;
@@ -66,8 +66,8 @@ struct network::flight {
     endpoint source;  // datagram
     byte_buffer bytes;
     std::vector<out_buffer> data;
-    disk_result result;
-    std::string reason;
+    std::unique_ptr<disk_result> result;  // rare, and large: kept out of line
+    const char* reason = "";              // closes and failed dials: one of a few fixed texts
 };
 
 network::network(network_params config, const latency_model* model)
@@ -211,16 +211,17 @@ void network::pump(host_index i) {
         while (auto job = h.poll_disk_job()) {
             any = true;
             ++counters_.disk_jobs;
+            disk_result result = disk_ ? disk_(i, *job) : disk_result{false, "no disk here", nullptr, {}};
+            if (config_.disk_latency == duration::zero()) {
+                h.on_disk_done(now_, job->service, job->job.id, result);  // the loop drains what it made
+                continue;
+            }
             flight f;
             f.what = flight::kind::disk;
             f.incarnation = hosts_[i].incarnation;
             f.service = job->service;
             f.job = job->job.id;
-            f.result = disk_ ? disk_(i, *job) : disk_result{false, "no disk here", nullptr, {}};
-            if (config_.disk_latency == duration::zero()) {
-                h.on_disk_done(now_, f.service, f.job, f.result);  // the loop drains what it made
-                continue;
-            }
+            f.result = std::make_unique<disk_result>(std::move(result));
             queue_.push(now_ + config_.disk_latency, event_kind::deliver, i, store(std::move(f)));
         }
         while (auto q = h.poll_resolve()) {
@@ -630,8 +631,7 @@ void network::run_for(duration span) {
 void network::fire(const event& e) {
     switch (e.kind) {
         case event_kind::deliver: {
-            flight f = std::move(flights_[e.payload]);
-            flights_[e.payload] = flight{};
+            flight f = std::exchange(flights_[e.payload], flight{});
             free_flights_.push_back(e.payload);
             deliver(e, std::move(f));
             break;
@@ -763,7 +763,7 @@ void network::deliver(const event& e, flight f) {
             }
             break;
         case flight::kind::disk:
-            h.on_disk_done(now_, f.service, f.job, f.result);
+            h.on_disk_done(now_, f.service, f.job, *f.result);
             break;
         case flight::kind::uplink:
             uplink_next(to);

@@ -1,5 +1,8 @@
 #include "hyphae/core/timer_heap.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "hyphae/core/fifo.hpp"
@@ -81,6 +84,27 @@ TEST(fifo, pops_in_order_and_reuses_its_storage) {
     q.remove_if([](int x) { return x == 4; });
     EXPECT_EQ(q.pop(), 5);
     EXPECT_FALSE(q.pop());
+}
+
+TEST(fifo, a_queue_that_never_drains_stays_as_long_as_what_it_holds) {
+    fifo<int> q;
+    q.push_back(0);
+    std::vector<int> seen;
+    for (int i = 1; i < 100'000; ++i) {
+        q.push_back(i);
+        seen.push_back(q.front());
+        q.pop_front();
+        ASSERT_LE(q.size(), 1u);
+        ASSERT_LE(q.capacity(), 256u);
+    }
+    EXPECT_EQ(seen.back(), 99'998);
+    // Reading the whole queue, and taking from its middle, as a request queue does.
+    for (int i = 0; i < 5; ++i) {
+        q.push_back(100 + i);
+    }
+    EXPECT_EQ(q.back(), 104);
+    q.erase(std::find(q.begin(), q.end(), 102));
+    EXPECT_EQ(std::vector<int>(q.begin(), q.end()), (std::vector<int>{99'999, 100, 101, 103, 104}));
 }
 
 }  // namespace

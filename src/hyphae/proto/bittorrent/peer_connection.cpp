@@ -4,8 +4,6 @@
 #include <array>
 #include <type_traits>
 
-#include "hyphae/core/take_front.hpp"
-
 namespace hyphae::bittorrent {
 namespace {
 
@@ -83,7 +81,13 @@ bool peer_connection::extension_protocol() const {
 }
 
 std::optional<peer_event> peer_connection::poll_event() {
-    return take_front(events_);
+    return events_.pop();
+}
+
+shared_bytes peer_connection::take_send_buffer() {
+    auto out = std::make_shared<const std::vector<std::uint8_t>>(send_.begin(), send_.end());
+    send_.clear();
+    return out;
 }
 
 std::string peer_connection::take_send() {
@@ -600,7 +604,7 @@ void peer_connection::set_choking(time_point now, bool choke) {
     if (choke) {
         queue(wire::choke_msg{});
         // BEP 6: with the fast extension every request we drop must be rejected explicitly.
-        std::deque<block_request> kept;
+        fifo<block_request> kept;
         for (const block_request& b : incoming_) {
             if (std::find(allowed_fast_out_.begin(), allowed_fast_out_.end(), b.piece) !=
                 allowed_fast_out_.end()) {
@@ -609,7 +613,7 @@ void peer_connection::set_choking(time_point now, bool choke) {
                 queue(wire::reject_msg{b.piece, b.begin, b.length});
             }
         }
-        incoming_.swap(kept);
+        incoming_ = std::move(kept);
     } else {
         queue(wire::unchoke_msg{});
     }

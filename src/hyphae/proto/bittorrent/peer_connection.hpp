@@ -9,7 +9,6 @@
 // raises one `closed` event with the reason; after it the connection accepts nothing more.
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <variant>
@@ -17,6 +16,7 @@
 
 #include "hyphae/core/bitfield.hpp"
 #include "hyphae/core/endpoint.hpp"
+#include "hyphae/core/fifo.hpp"
 #include "hyphae/core/io.hpp"
 #include "hyphae/core/sha.hpp"
 #include "hyphae/core/time.hpp"
@@ -140,6 +140,8 @@ public:
     // Outputs
     std::optional<peer_event> poll_event();
     std::string take_send();  // bytes to send, in order; empty when nothing is queued
+    // The same, in a buffer of their own; the connection keeps its storage for the next ones.
+    shared_bytes take_send_buffer();
     bool has_send() const { return !send_.empty(); }
 
     // Commands
@@ -156,7 +158,7 @@ public:
     void send_extension(time_point now, std::string_view name, std::string_view payload);
     void close(std::string reason);
     // Their queued requests, oldest first; the torrent pops what it serves.
-    std::deque<block_request>& incoming_requests() { return incoming_; }
+    fifo<block_request>& incoming_requests() { return incoming_; }
     void count_upload(time_point now, std::int64_t bytes) { upload_.add(now, bytes); }
 
     // State
@@ -217,8 +219,8 @@ private:
     bool peer_interested_ = false;
 
     std::vector<block_request> outstanding_;
-    std::deque<block_request> cancelled_;  // blocks that may still arrive after our cancel
-    std::deque<block_request> incoming_;
+    fifo<block_request> cancelled_;  // blocks that may still arrive after our cancel
+    fifo<block_request> incoming_;
     std::vector<piece_index> allowed_fast_in_;
     std::vector<piece_index> allowed_fast_out_;
 
@@ -226,7 +228,7 @@ private:
     std::vector<std::uint8_t> partial_;          // the start of a frame the next call completes
     std::vector<std::uint8_t> assembled_;        // that frame, completed (views into it live one call)
     std::string send_;
-    std::deque<peer_event> events_;
+    fifo<peer_event> events_;
 
     rate_meter download_;
     rate_meter upload_;

@@ -343,7 +343,7 @@ void torrent::flush(peer& p) {
         (void)p.conn.take_send();  // its connection closes: what follows a hole is worthless
         return;
     }
-    shared_bytes bytes = copy_bytes(p.conn.take_send());
+    shared_bytes bytes = p.conn.take_send_buffer();
     const std::size_t size = bytes->size();
     const byte_view view(bytes->data(), size);
     push_send(p, io::send{p.conn.id(), {out_buffer{std::move(bytes), view}}}, size);

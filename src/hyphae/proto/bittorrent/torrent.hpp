@@ -28,6 +28,7 @@
 #include "hyphae/core/bitfield.hpp"
 #include "hyphae/core/endpoint.hpp"
 #include "hyphae/core/fifo.hpp"
+#include "hyphae/core/flat_map.hpp"
 #include "hyphae/core/io.hpp"
 #include "hyphae/core/rng.hpp"
 #include "hyphae/core/service.hpp"
@@ -274,7 +275,7 @@ private:
     bool stopped_ = false;
     piece_index next_check_ = 0;
 
-    std::unordered_map<connection_id, std::unique_ptr<peer>> peers_;
+    ordered_map<connection_id, std::unique_ptr<peer>> peers_;
     std::map<endpoint, candidate> candidates_;
     // Candidates to dial, so that connect_more never walks them all: those due now, in the order
     // they became due, and those backing off, by when. Entries are checked when taken.

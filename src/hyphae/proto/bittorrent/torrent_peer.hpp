@@ -36,11 +36,6 @@ struct torrent::peer {
     std::vector<endpoint> pex_sent;  // what our PEX messages told it we are connected to (sorted)
 };
 
-// Bytes the peer connection queued, in a buffer of their own that the transmit keeps alive.
-inline shared_bytes copy_bytes(std::string_view text) {
-    return std::make_shared<const std::vector<std::uint8_t>>(text.begin(), text.end());
-}
-
 // A received block, out of the socket's buffer and into one its write job keeps alive.
 inline shared_bytes copy_bytes(byte_view bytes) {
     return std::make_shared<const std::vector<std::uint8_t>>(bytes.begin(), bytes.end());

@@ -52,7 +52,7 @@ void torrent::read_done(time_point now, const pending_read& pending, const disk_
     }
     flush(p);  // messages queued before this block go first
     p.conn.send_block_header(now, pending.block);
-    shared_bytes header = copy_bytes(p.conn.take_send());
+    shared_bytes header = p.conn.take_send_buffer();
     const std::size_t size = header->size() + pending.block.length;
     io::send t{p.conn.id(), {}};
     t.data.reserve(2);
