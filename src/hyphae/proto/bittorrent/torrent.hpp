@@ -105,7 +105,11 @@ struct torrent_config {
     duration request_timeout = std::chrono::seconds(30);
     duration snub_timeout = std::chrono::seconds(60);
     duration retry_after_failure = std::chrono::seconds(5);  // doubled for each failure in a row
-    int connect_failures_max = 6;                            // then the address is forgotten
+    // A peer that took the connection and closed it before the handshake is up and full (or
+    // not in this swarm): asking again soon only churns. Doubled likewise: the first retry comes
+    // a minute later (libtorrent: 60 s x failures).
+    duration retry_after_refusal = std::chrono::seconds(30);
+    int connect_failures_max = 6;  // then the address is forgotten
     duration tick_interval = std::chrono::seconds(1);
     std::int64_t download_rate_max = 0;  // bytes/s, 0: unlimited
     std::int64_t upload_rate_max = 0;
@@ -176,6 +180,7 @@ public:
     std::size_t events_queued() const { return events_.size(); }
     std::size_t requests_in_flight() const { return requests_in_flight_; }
     std::size_t dial_queue_entries() const { return dial_queue_.size() + backing_off_.size(); }
+    bool knows(const endpoint& remote) const { return candidates_.contains(remote); }
 
     ~torrent();
     torrent(const torrent&) = delete;
@@ -188,7 +193,7 @@ private:
         int failures = 0;
         time_point retry_at{};
         bool connected = false;
-        bool seed = false;  // it had every piece when we were last connected
+        bool seed = false;  // it had every piece when we were last connected, or PEX said so
     };
     struct pending_read {
         connection_id conn;
@@ -224,6 +229,8 @@ private:
     void reap(time_point now);
 
     // Peers (torrent_peers.cpp): dialling, incoming connections, greeting, drop and ban, timeouts
+    // A peer to dial (it may be one already); false when there is no room for more.
+    bool add_candidate(time_point now, const endpoint& ep, peer_source source, bool seed);
     void connect_more(time_point now);
     void queue_dial(const endpoint& ep, time_point at, time_point now);
     void requeue_candidates(time_point now);

@@ -148,11 +148,13 @@ void torrent::handle_pex_message(time_point now, peer& p, byte_view payload) {
     }
     p.pex_accepted_at = now;
     if (auto pex = wire::parse_pex(payload)) {
-        std::vector<endpoint> added;
+        // The seed flag counts: a seed is not worth a seed's dial (libtorrent does the same).
         for (const auto& a : pex->added) {
-            added.push_back(a.address);
+            if (!add_candidate(now, a.address, peer_source::pex, (a.flags & wire::pex_flag::seed) != 0)) {
+                break;
+            }
         }
-        add_peers(now, added, peer_source::pex);
+        connect_more(now);
     }
 }
 

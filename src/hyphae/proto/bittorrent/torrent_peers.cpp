@@ -10,19 +10,30 @@ namespace hyphae::bittorrent {
 void torrent::add_peers(time_point now, const std::vector<endpoint>& peers, peer_source source) {
     now_ = now;
     for (const endpoint& ep : peers) {
-        if (ep.port == 0 || banned_.count(ep) != 0 || candidates_.count(ep) != 0) {
-            continue;
-        }
-        if (ep.address.is_loopback() && ep.port == config_.listen_port && config_.listen_port != 0) {
-            continue;  // ourselves, as a tracker or PEX may tell us
-        }
-        if (candidates_.size() >= config_.candidates_max) {
+        if (!add_candidate(now, ep, source, false)) {
             break;
         }
-        candidates_.emplace(ep, candidate{source, 0, now, false});
-        queue_dial(ep, now, now);
     }
     connect_more(now);
+}
+
+bool torrent::add_candidate(time_point now, const endpoint& ep, peer_source source, bool seed) {
+    if (auto known = candidates_.find(ep); known != candidates_.end()) {
+        known->second.seed = known->second.seed || seed;
+        return true;
+    }
+    if (ep.port == 0 || banned_.count(ep) != 0) {
+        return true;
+    }
+    if (ep.address.is_loopback() && ep.port == config_.listen_port && config_.listen_port != 0) {
+        return true;  // ourselves, as a tracker or PEX may tell us
+    }
+    if (candidates_.size() >= config_.candidates_max) {
+        return false;
+    }
+    candidates_.emplace(ep, candidate{source, 0, now, false, seed});
+    queue_dial(ep, now, now);
+    return true;
 }
 
 void torrent::connect_more(time_point now) {
@@ -178,7 +189,9 @@ void torrent::drop(time_point now, connection_id conn, const std::string& reason
         c->second.connected = false;
         c->second.seed = p.conn.is_seed();
         c->second.failures = p.conn.handshake_done() ? 0 : c->second.failures + 1;
-        c->second.retry_at = now + config_.retry_after_failure * (1 << std::min(c->second.failures, 6));
+        const bool refused = p.connected && !p.conn.handshake_done();
+        c->second.retry_at = now + (refused ? config_.retry_after_refusal : config_.retry_after_failure) *
+                                       (1 << std::min(c->second.failures, 6));
         if (c->second.failures > config_.connect_failures_max && c->second.source != peer_source::manual) {
             candidates_.erase(c);
         } else {

@@ -448,6 +448,52 @@ TEST(torrent_swarm, a_peer_unreachable_at_first_is_dialled_again_when_its_back_o
     EXPECT_TRUE(s.storage(leech).complete());
 }
 
+TEST(torrent_swarm, a_full_peer_that_closes_before_the_handshake_is_asked_again_a_minute_later) {
+    const auto c = make_content(500'000, 32768, 16);
+    swarm s(c);
+    torrent_config full = config_for(1);
+    full.connections_max = 0;
+    add_params p;
+    p.source = s.meta;
+    p.have = bitfield(s.meta.piece_count(), true);
+    s.add(1, std::move(p), std::make_unique<memory_storage>(c, true), full);
+    const std::size_t leech = s.leecher(2);
+    s.connect(leech, 1);
+    // It is up, so not gone: only full. Every 10 s (the back-off of a dial nobody answers) would
+    // be five dials by now.
+    s.net.run_for(std::chrono::seconds(55));
+    EXPECT_EQ(s.net.counters().connects, 1u);
+    s.net.run_for(std::chrono::seconds(10));
+    EXPECT_EQ(s.net.counters().connects, 2u);
+    EXPECT_EQ(s.count<torrent_events::peer_connected>(leech), 0u);
+}
+
+TEST(torrent_swarm, a_seed_does_not_dial_a_peer_that_pex_says_is_a_seed) {
+    const auto c = make_content(1'000'000, 32768, 17);
+    swarm s(c);
+    s.seed(1);
+    s.seed(3);
+    const std::size_t done = s.leecher(2);
+    torrent_config slow = config_for(4);
+    slow.download_rate_max = 4'000;  // a leecher for minutes yet
+    add_params p;
+    p.source = s.meta;
+    const std::size_t slow_leech = s.add(4, std::move(p), std::make_unique<memory_storage>(c, false), slow);
+    s.connect(done, 1);
+    ASSERT_TRUE(s.run_until([&] { return s.core(done).complete(); }, std::chrono::seconds(30)));
+    s.connect(slow_leech, 3);
+    s.connect(slow_leech, 2);
+    // PEX goes once a minute: the slow leecher tells the new seed of seed 3, flagged as a seed.
+    ASSERT_TRUE(s.run_until([&] { return s.core(done).knows(address(3)); }, std::chrono::seconds(150)));
+    s.net.run_for(std::chrono::seconds(30));
+    ASSERT_FALSE(s.core(slow_leech).complete());
+    for (const auto& e : s.events(done)) {
+        if (auto* pc = std::get_if<torrent_events::peer_connected>(&e)) {
+            EXPECT_NE(pc->remote.address, address(3).address) << "a seed dialled a seed";
+        }
+    }
+}
+
 TEST(torrent_swarm, a_seed_still_checking_keeps_its_peers_and_serves_them_when_done) {
     const auto c = make_content(2'000'000, 16384, 13);
     swarm s(c, params(7, std::chrono::milliseconds(20)));  // checking 123 pieces takes a while
