@@ -270,6 +270,10 @@ void torrent::handle_event(time_point now, peer& p, const peer_event& e) {
                 picker_->add_peer_bitfield(p.conn.peer_has());
             }
             if (complete() && p.conn.is_seed()) {
+                if (p.conn.dir() == direction::outgoing) {
+                    // Our dial found a seed: the next one waits (where seeds are, more are).
+                    next_spare_dial_ = now + config_.well_connected_dial_interval;
+                }
                 p.conn.close("both sides are seeds");
                 return;
             }

@@ -53,9 +53,25 @@ void torrent::connect_more(time_point now) {
         connecting += p->connected ? 0 : 1;
     }
     const bool seeding = complete();
+    // A seed gains nothing from a dial: it dials for leechers that cannot reach it, freely while
+    // its upload slots are not all taken, then at the well-connected pace; a dial that finds a
+    // seed also makes the next one wait (in a flash crowd's last minute, new seeds dialled seeds
+    // by the hundred).
+    bool seed_busy = false;
+    if (seeding) {
+        std::size_t interested = 0;
+        for (const auto& [id, p] : peers_) {
+            interested += p->conn.peer_interested() ? 1 : 0;
+        }
+        seed_busy = interested >= config_.choking.upload_slots;
+    }
     while (!dial_queue_.empty()) {
         if (peers_.size() >= config_.connections_max || connecting >= config_.connecting_max || !can_dial()) {
             return;  // the rest wait for room (a full transmit queue: a later tick)
+        }
+        const bool well_connected = seed_busy || 4 * peers_.size() >= 3 * config_.connections_max;
+        if ((well_connected || seeding) && now < next_spare_dial_) {
+            return;
         }
         const endpoint ep = dial_queue_.front();
         dial_queue_.pop_front();
@@ -81,6 +97,9 @@ void torrent::connect_more(time_point now) {
         c.connected = true;
         ++connecting;
         transmits_.push(io::connect{id, ep});
+        if (well_connected) {
+            next_spare_dial_ = now + config_.well_connected_dial_interval;
+        }
     }
 }
 

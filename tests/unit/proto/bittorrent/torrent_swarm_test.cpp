@@ -494,6 +494,63 @@ TEST(torrent_swarm, a_seed_does_not_dial_a_peer_that_pex_says_is_a_seed) {
     }
 }
 
+TEST(torrent_swarm, a_well_connected_torrent_dials_one_peer_at_a_time_and_leaves_room_for_others) {
+    const auto c = make_content(4'000'000, 32768, 18);
+    swarm s(c);
+    s.link.up_bytes_per_second = 20'000;  // slow: the download lasts the whole test
+    s.seed(1);
+    s.seed(2);
+    s.seed(3);
+    torrent_config four = config_for(9);
+    four.connections_max = 4;
+    add_params p;
+    p.source = s.meta;
+    const std::size_t leech = s.add(9, std::move(p), std::make_unique<memory_storage>(c, false), four);
+    // Twelve peers that are full: each takes the connection and closes it before the handshake.
+    for (int n = 20; n < 32; ++n) {
+        torrent_config full = config_for(n);
+        full.connections_max = 0;
+        add_params q;
+        q.source = s.meta;
+        q.have = bitfield(s.meta.piece_count(), true);
+        s.add(n, std::move(q), std::make_unique<memory_storage>(c, true), full);
+    }
+    for (int n = 1; n <= 3; ++n) {
+        s.connect(leech, n);
+    }
+    ASSERT_TRUE(s.run_until([&] { return s.count<torrent_events::peer_connected>(leech) == 3; },
+                            std::chrono::seconds(5)));
+    // Three of four slots taken: the full ones get one dial per 5 s, not one after another as
+    // each refusal frees the slot; the fourth slot is mostly free for a peer that dials us.
+    const std::uint64_t before = s.net.counters().connects;
+    for (int n = 20; n < 32; ++n) {
+        s.connect(leech, n);
+    }
+    s.net.run_for(std::chrono::seconds(12));
+    EXPECT_LE(s.net.counters().connects - before, 3u);
+    EXPECT_GE(s.net.counters().connects - before, 2u);
+    ASSERT_FALSE(s.core(leech).complete());
+}
+
+TEST(torrent_swarm, a_seed_whose_dial_found_a_seed_waits_before_the_next) {
+    const auto c = make_content(1'000'000, 32768, 19);
+    swarm s(c);
+    const std::size_t seed = s.seed(1);
+    for (int n = 20; n < 40; ++n) {
+        s.seed(n);  // the handshake and bitfield show each is a seed, and the connection ends
+    }
+    for (int n = 20; n < 40; ++n) {
+        s.connect(seed, n);
+    }
+    // The first dials go together (8 in flight); they find seeds, so the next ones wait 5 s.
+    s.net.run_for(std::chrono::seconds(4));
+    EXPECT_EQ(s.net.counters().connects, 8u);
+    s.net.run_for(std::chrono::seconds(4));  // the wait ends at the tick after 5 s
+    EXPECT_EQ(s.net.counters().connects, 16u);
+    s.net.run_for(std::chrono::seconds(5));
+    EXPECT_EQ(s.net.counters().connects, 20u);
+}
+
 TEST(torrent_swarm, a_seed_still_checking_keeps_its_peers_and_serves_them_when_done) {
     const auto c = make_content(2'000'000, 16384, 13);
     swarm s(c, params(7, std::chrono::milliseconds(20)));  // checking 123 pieces takes a while
