@@ -272,7 +272,7 @@ void torrent::handle_event(time_point now, peer& p, const peer_event& e) {
             if (complete() && p.conn.is_seed()) {
                 if (p.conn.dir() == direction::outgoing) {
                     // Our dial found a seed: the next one waits (where seeds are, more are).
-                    next_spare_dial_ = now + config_.well_connected_dial_interval;
+                    next_spare_dial_ = now + config_.dial_pause_after_seed;
                 }
                 p.conn.close("both sides are seeds");
                 return;

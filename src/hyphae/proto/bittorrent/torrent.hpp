@@ -88,7 +88,8 @@ struct torrent_config {
     // peers that dial us (newcomers find room), and a torrent one short of the limit does not dial
     // full peers back to back (at 1,000 simulated leechers, 900 dials each).
     duration well_connected_dial_interval = std::chrono::seconds(5);
-    std::size_t candidates_max = 2000;  // known peers not connected
+    duration dial_pause_after_seed = std::chrono::seconds(1);  // a seed's dial found a seed
+    std::size_t candidates_max = 2000;                         // known peers not connected
     std::size_t request_queue_min = 4;  // blocks in flight per peer, before rates are known
     std::size_t request_queue_max = 500;
     double request_queue_seconds = 3.0;  // pipeline depth: this many seconds of the peer's rate
@@ -288,7 +289,8 @@ private:
     piece_index next_check_ = 0;
 
     ordered_map<connection_id, std::unique_ptr<peer>> peers_;
-    std::map<endpoint, candidate> candidates_;
+    // Thousands in a large swarm, looked up by address: a flat table (walks sort what they take).
+    flat_map<endpoint, candidate, std::hash<endpoint>> candidates_;
     // Candidates to dial, so that connect_more never walks them all: those due now, in the order
     // they became due, and those backing off, by when. Entries are checked when taken.
     std::deque<endpoint> dial_queue_;

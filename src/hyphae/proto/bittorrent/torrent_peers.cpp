@@ -118,10 +118,15 @@ void torrent::queue_dial(const endpoint& ep, time_point at, time_point now) {
 void torrent::requeue_candidates(time_point now) {
     dial_queue_.clear();
     backing_off_.clear();
+    std::vector<endpoint> waiting;
     for (const auto& [ep, c] : candidates_) {
-        if (c.connected) {
-            continue;
+        if (!c.connected) {
+            waiting.push_back(ep);
         }
+    }
+    std::sort(waiting.begin(), waiting.end());  // in address order: the table's differs run to run
+    for (const endpoint& ep : waiting) {
+        const candidate& c = candidates_.find(ep)->second;
         if (c.retry_at <= now) {
             dial_queue_.push_back(ep);
         } else {

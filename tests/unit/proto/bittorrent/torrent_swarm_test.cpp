@@ -542,12 +542,13 @@ TEST(torrent_swarm, a_seed_whose_dial_found_a_seed_waits_before_the_next) {
     for (int n = 20; n < 40; ++n) {
         s.connect(seed, n);
     }
-    // The first dials go together (8 in flight); they find seeds, so the next ones wait 5 s.
-    s.net.run_for(std::chrono::seconds(4));
+    // The first dials go together (8 in flight); they find seeds, so the next ones wait a second
+    // (until the tick after it).
+    s.net.run_for(std::chrono::milliseconds(1500));
     EXPECT_EQ(s.net.counters().connects, 8u);
-    s.net.run_for(std::chrono::seconds(4));  // the wait ends at the tick after 5 s
+    s.net.run_for(std::chrono::seconds(2));
     EXPECT_EQ(s.net.counters().connects, 16u);
-    s.net.run_for(std::chrono::seconds(5));
+    s.net.run_for(std::chrono::seconds(2));
     EXPECT_EQ(s.net.counters().connects, 20u);
 }
 
