@@ -14,9 +14,11 @@
 // - Streams: a connect reaches the other host after one one-way delay (on_accepted), and the
 //   dialler hears on_connected one delay later; a refused dial closes one delay later, an
 //   unreachable one (no host there, or a NAT) after connect_timeout. Bytes are shared, never
-//   copied. A capped uplink serves its connections in turn, a quantum (one block message) at a
-//   time, as TCP flows share a link; the sender hears on_send_done when a send has left; the
-//   receiver's downlink takes arrivals in order. A close reaches the other end after what was sent
+//   copied. A capped uplink serves its connections in turn, a quantum (four block messages) at a
+//   time, as TCP flows share a link; sends to one connection coalesce up to a quantum; the sender
+//   hears on_send_done when a send has left, or at once for a send under 2 ms of the link on a
+//   connection with nothing in line (it goes ahead); the receiver's downlink takes arrivals in
+//   order and hands them over with their buffers (on_stream_buffer). A close reaches the other end after what was sent
 //   before (a close with flush waits for the connection's queued bytes; one without drops them).
 //   Datagrams queue on the uplink on their own (a DHT node's), not behind streams.
 // - Disk jobs run through the disk runner (none: they fail) and answer after disk_latency (0: at
