@@ -18,8 +18,9 @@
 //   time, as TCP flows share a link; sends to one connection coalesce up to a quantum; the sender
 //   hears on_send_done when a send has left, or at once for a send under 2 ms of the link on a
 //   connection with nothing in line (it goes ahead); the receiver's downlink takes arrivals in
-//   order and hands them over with their buffers (on_stream_buffer). A close reaches the other end after what was sent
-//   before (a close with flush waits for the connection's queued bytes; one without drops them).
+//   order and hands them over with their buffers (on_stream_buffer). A close reaches the other
+//   end after what was sent before (a close with flush waits for the connection's queued bytes,
+//   those on the wire included; one without drops them).
 //   Datagrams queue on the uplink on their own (a DHT node's), not behind streams.
 // - Disk jobs run through the disk runner (none: they fail) and answer after disk_latency (0: at
 //   once, in the same pump).
