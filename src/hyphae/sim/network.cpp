@@ -202,12 +202,14 @@ void network::pump(host_index i) {
             any = true;
             carry(i, std::move(*t));
         }
-        for (const sparse_done& d : std::exchange(done_now_, {})) {
+        // on_send_done only queues in the host: nothing is carried, so nothing joins the list.
+        for (const sparse_done& d : done_now_) {
             any = true;
             if (d.host == i && links_.contains(link_end{i, d.conn})) {
                 h.on_send_done(now_, d.conn, d.size);
             }
         }
+        done_now_.clear();
         while (auto job = h.poll_disk_job()) {
             any = true;
             ++counters_.disk_jobs;
@@ -437,15 +439,16 @@ void network::send_stream(host_index i, io::send s) {
         src.streams = std::make_unique<stream_uplink>();
     }
     stream_uplink& u = *src.streams;
-    auto& queue = u.waiting[s.conn];
-    if (queue.empty() && u.on_wire != s.conn &&
+    const auto line = u.waiting.find(s.conn);
+    const bool quiet = line == u.waiting.end() || line->second.empty();
+    if (quiet && u.on_wire != s.conn &&
         transfer_time(size, src.link.up_bytes_per_second) <= sparse_send_time) {
-        u.waiting.erase(s.conn);
         u.debt += size;
         done_now_.push_back({i, s.conn, size});
         dispatch_send(i, s.conn, std::move(s.data), size, now_, false);
         return;
     }
+    auto& queue = line != u.waiting.end() ? line->second : u.waiting[s.conn];
     if (queue.empty()) {
         u.turn.push_back(s.conn);
     } else if (stream_uplink::pending& tail = queue.back();
